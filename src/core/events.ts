@@ -1,0 +1,67 @@
+/**
+ * The records every source produces and every view consumes.
+ * Pure types + zod schemas: no I/O, no `vscode`.
+ */
+import { z } from 'zod';
+
+export const AGENT_IDS = ['claude-code', 'codex', 'gemini-cli', 'opencode', 'cline', 'roo-code', 'kilo-code', 'aider'] as const;
+export const AgentIdSchema = z.enum(AGENT_IDS);
+export type AgentId = z.infer<typeof AgentIdSchema>;
+
+/** Token counts of one model request, normalised across agents. */
+export const TokenCountsSchema = z.object({
+  /** Uncached input tokens (cache reads and writes excluded). */
+  input: z.number().int().nonnegative(),
+  /** Output tokens including reasoning/thinking tokens (what is billed as output). */
+  output: z.number().int().nonnegative(),
+  /** Cache writes billed at the 5-minute rate. */
+  cacheWrite5m: z.number().int().nonnegative(),
+  /** Cache writes billed at the 1-hour rate. */
+  cacheWrite1h: z.number().int().nonnegative(),
+  cacheRead: z.number().int().nonnegative(),
+  /** Reasoning tokens, a subset of `output` (informational; already billed as output). */
+  reasoning: z.number().int().nonnegative(),
+});
+export type TokenCounts = z.infer<typeof TokenCountsSchema>;
+
+export const ZERO_TOKENS: Readonly<TokenCounts> = Object.freeze({
+  input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0,
+});
+
+/**
+ * One model request (API call) as logged by an agent.
+ * `key` identifies the request across ALL files of the agent: copies of the same
+ * request (streamed chunks, resumed sessions, subagent mirrors) share it.
+ */
+export const UsageEventSchema = z.object({
+  agent: AgentIdSchema,
+  key: z.string().min(1),
+  sessionId: z.string(),
+  /** Set when the session is a child of another session (agents that give children their own session id). */
+  parentSessionId: z.string().optional(),
+  /** Subagent id when the request was made by a subagent inside `sessionId` (Claude Code `agentId`). */
+  subagentId: z.string().optional(),
+  /** Working folder of the session as logged (absolute path), '' when unknown. */
+  project: z.string(),
+  branch: z.string().optional(),
+  /** Model id exactly as logged; null when the log does not say. */
+  model: z.string().nullable(),
+  /** Epoch milliseconds. */
+  timestamp: z.number(),
+  tokens: TokenCountsSchema,
+  /** Cost the agent itself logged for this request, if any. */
+  loggedCostUSD: z.number().optional(),
+  /** The log file this copy was read from. */
+  file: z.string(),
+  /** True for subagent/sidechain copies: on a tie, the main session's copy is the one attributed. */
+  sidechain: z.boolean().optional(),
+});
+export type UsageEvent = z.infer<typeof UsageEventSchema>;
+
+/** What a source reports about a problem in the input, once per file and kind. */
+export interface SourceWarning {
+  file: string;
+  kind: 'malformed-line' | 'oversized-line' | 'unreadable' | 'truncated' | 'other';
+  message: string;
+  count: number;
+}

@@ -1,0 +1,166 @@
+/**
+ * Drives every source: discovers their files, reads what is new in each through
+ * the tailer (bounded concurrency), and hands the events to a sink (the ledger).
+ * Keeps one cursor and one parser per file between scans, and every problem once.
+ */
+import type { UsageEvent } from '../core/events';
+import type { LineParser, Source } from './source';
+import type { FileCursor, Tailer } from './tailer';
+import { errorText } from './walk';
+
+export interface ScanStats {
+  files: number;
+  filesRead: number;
+  bytesRead: number;
+  events: number;
+  durationMs: number;
+}
+
+export type WarningKind = 'unreadable-folder' | 'unreadable-file' | 'malformed-lines' | 'oversized-lines';
+
+export interface ScanWarning {
+  agent: string;
+  path: string;
+  kind: WarningKind;
+  message: string;
+  count: number;
+}
+
+interface TrackedFile {
+  source: Source;
+  needles: Buffer[];
+  cursor?: FileCursor;
+  parser?: LineParser;
+  /** Serialises reads of one file: a watcher event during a scan waits for it. */
+  busy?: Promise<void>;
+}
+
+export interface ScannerOptions {
+  concurrency?: number;
+  /** Called once per new problem (file/folder + kind); later repeats only raise its count. */
+  onWarning?: (w: ScanWarning) => void;
+  now?: () => number;
+}
+
+export class Scanner {
+  private readonly files = new Map<string, TrackedFile>();
+  private readonly warnings = new Map<string, ScanWarning>();
+  private watchRoots: string[] = [];
+
+  constructor(
+    private readonly sources: readonly Source[],
+    private readonly tailer: Tailer,
+    private readonly sink: (events: UsageEvent[]) => void,
+    private readonly opts: ScannerOptions = {},
+  ) {}
+
+  /** Folders that exist and hold (or will hold) the sources' logs. */
+  get roots(): readonly string[] {
+    return this.watchRoots;
+  }
+
+  get trackedFiles(): number {
+    return this.files.size;
+  }
+
+  allWarnings(): ScanWarning[] {
+    return [...this.warnings.values()];
+  }
+
+  /** Discovers every source's files and reads what is new in each. */
+  async scanAll(): Promise<ScanStats> {
+    const started = this.now();
+    const seen = new Set<string>();
+    const roots = new Set<string>();
+    for (const source of this.sources) {
+      const found = await source.discover();
+      for (const r of found.roots) roots.add(r);
+      for (const p of found.problems) this.warn(source.agent, p.path, 'unreadable-folder', p.message);
+      for (const f of found.files) {
+        seen.add(f.path);
+        if (!this.files.has(f.path)) this.files.set(f.path, { source, needles: source.needles.map((n) => Buffer.from(n)) });
+      }
+    }
+    this.watchRoots = [...roots];
+    // A vanished file's events stay in the ledger (history); only its cursor goes.
+    for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
+    const stats = await this.readMany([...seen]);
+    stats.durationMs = this.now() - started;
+    return stats;
+  }
+
+  /** Reads what is new in the given files (e.g. from a watcher); unknown paths trigger no discovery. */
+  async readFiles(paths: readonly string[]): Promise<ScanStats> {
+    const started = this.now();
+    const stats = await this.readMany(paths.filter((p) => this.files.has(p)));
+    stats.durationMs = this.now() - started;
+    return stats;
+  }
+
+  isTracked(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  private async readMany(paths: readonly string[]): Promise<ScanStats> {
+    const stats: ScanStats = { files: paths.length, filesRead: 0, bytesRead: 0, events: 0, durationMs: 0 };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < paths.length) {
+        const path = paths[next++]!;
+        await this.readOne(path, stats);
+      }
+    };
+    const n = Math.max(1, Math.min(this.opts.concurrency ?? 4, paths.length));
+    await Promise.all(Array.from({ length: n }, worker));
+    return stats;
+  }
+
+  private async readOne(path: string, stats: ScanStats): Promise<void> {
+    const tracked = this.files.get(path);
+    if (!tracked) return;
+    while (tracked.busy) await tracked.busy;
+    let done!: () => void;
+    tracked.busy = new Promise<void>((r) => (done = r));
+    try {
+      const result = await this.tailer.read(
+        path,
+        tracked.needles,
+        (fresh) => (fresh || !tracked.parser ? (tracked.parser = tracked.source.createParser(path)) : tracked.parser),
+        tracked.cursor,
+      );
+      tracked.cursor = result.cursor;
+      if (result.bytesRead > 0) stats.filesRead++;
+      stats.bytesRead += result.bytesRead;
+      stats.events += result.events.length;
+      if (result.events.length > 0) this.sink(result.events);
+      const agent = tracked.source.agent;
+      if (result.malformedLines > 0) {
+        this.warn(agent, path, 'malformed-lines', `skipped malformed line(s): ${result.firstError ?? 'invalid JSON'}`, result.malformedLines);
+      }
+      if (result.oversizedLines > 0) this.warn(agent, path, 'oversized-lines', 'skipped line(s) over the line size limit', result.oversizedLines);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') this.files.delete(path); // vanished between discovery and read: not a problem
+      else this.warn(tracked.source.agent, path, 'unreadable-file', errorText(err));
+    } finally {
+      tracked.busy = undefined;
+      done();
+    }
+  }
+
+  private warn(agent: string, path: string, kind: WarningKind, message: string, count = 1): void {
+    const id = `${kind}\u0000${path}`;
+    const existing = this.warnings.get(id);
+    if (existing) {
+      existing.count += count;
+      return;
+    }
+    const w: ScanWarning = { agent, path, kind, message, count };
+    this.warnings.set(id, w);
+    this.opts.onWarning?.(w);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The one interface every agent adapter implements. Adapters know where an agent
+ * keeps its logs and how to turn one log line into usage events; the tailer owns
+ * all file I/O (offsets, partial lines, truncation), so adapters stay pure.
+ */
+import type { AgentId, UsageEvent } from '../core/events';
+
+/** Environment a source resolves its default locations from (injected, never read globally). */
+export interface SourceEnv {
+  /** Environment variables (e.g. process.env). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** The user's home folder. */
+  home: string;
+  platform: NodeJS.Platform;
+}
+
+/** The part of node:fs/promises the sources use; injected so tests can fake failures. */
+export interface SourceFs {
+  readdir(path: string, opts: { withFileTypes: true }): Promise<import('node:fs').Dirent[]>;
+  stat(path: string): Promise<import('node:fs').Stats>;
+  open(path: string, flags: 'r'): Promise<import('node:fs/promises').FileHandle>;
+}
+
+/** Parses the lines of ONE file, in order. May keep state between lines (and between reads). */
+export interface LineParser {
+  /** One complete line, without its newline. Returns the usage events it carries (often none). Throws on malformed input. */
+  parseLine(line: string): UsageEvent[];
+}
+
+export interface DiscoveredFile {
+  path: string;
+  /** Folder to watch for this file's changes. */
+  root: string;
+}
+
+export interface DiscoveryResult {
+  files: DiscoveredFile[];
+  /** Root folders that exist (to watch), whether or not they hold files yet. */
+  roots: string[];
+  /** Folders that exist but could not be read, with the reason. */
+  problems: { path: string; message: string }[];
+}
+
+export interface Source {
+  readonly agent: AgentId;
+  /**
+   * Byte strings of which a relevant line contains at least one; any other line is
+   * skipped without decoding or JSON parsing (most bytes in agent logs are tool output).
+   */
+  readonly needles: readonly string[];
+  /** Every log file currently on disk, from every default and configured location. */
+  discover(): Promise<DiscoveryResult>;
+  /** A fresh parser for one file. */
+  createParser(file: string): LineParser;
+}

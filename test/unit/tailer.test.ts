@@ -1,0 +1,145 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import type { UsageEvent } from '../../src/core/events';
+import type { LineParser } from '../../src/sources/source';
+import { candidateLines, type FileCursor, Tailer } from '../../src/sources/tailer';
+import { tempDir, tokens, writeFile } from './helpers';
+
+/** A minimal parser: lines like {"k":"a","n":5} become one event each. */
+class NumberParser implements LineParser {
+  parseLine(line: string): UsageEvent[] {
+    const r = JSON.parse(line) as { k: string; n: number };
+    return [{ agent: 'claude-code', key: r.k, sessionId: 's', project: '', model: 'm', timestamp: 0, tokens: tokens({ output: r.n }), file: 'f' }];
+  }
+}
+
+const NEEDLES = [Buffer.from('"k"')];
+
+async function readAll(tailer: Tailer, file: string, cursor?: FileCursor) {
+  const parser = new NumberParser();
+  return tailer.read(file, NEEDLES, () => parser, cursor);
+}
+
+function sumOutput(events: UsageEvent[]): number {
+  return events.reduce((s, e) => s + e.tokens.output, 0);
+}
+
+describe('tailer', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves an incomplete last line for the next read and completes it after an append', async () => {
+    const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\n{"k":"b","n"');
+    const tailer = new Tailer(fsp);
+    const first = await readAll(tailer, file);
+    assert.deepEqual(first.events.map((e) => e.key), ['a']);
+    assert.equal(first.cursor.offset, '{"k":"a","n":1}\n'.length);
+    fs.appendFileSync(file, ':2}\n{"k":"c","n":3}\n');
+    const second = await readAll(tailer, file, first.cursor);
+    assert.deepEqual(second.events.map((e) => e.key), ['b', 'c']);
+    assert.equal(second.restarted, false);
+    assert.equal(second.cursor.offset, fs.statSync(file).size);
+    // nothing new: nothing read
+    const third = await readAll(tailer, file, second.cursor);
+    assert.equal(third.events.length, 0);
+    assert.equal(third.bytesRead, 0);
+  });
+
+  it('re-reads a file from the start when it shrank or was replaced', async () => {
+    const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\n{"k":"b","n":2}\n');
+    const tailer = new Tailer(fsp);
+    const first = await readAll(tailer, file);
+    fs.writeFileSync(file, '{"k":"x","n":9}\n'); // shorter
+    const second = await readAll(tailer, file, first.cursor);
+    assert.equal(second.restarted, true);
+    assert.deepEqual(second.events.map((e) => e.key), ['x']);
+    // same length, different first bytes
+    fs.writeFileSync(file, '{"k":"y","n":8}\n');
+    const third = await readAll(tailer, file, second.cursor);
+    assert.equal(third.restarted, true);
+    assert.deepEqual(third.events.map((e) => e.key), ['y']);
+  });
+
+  it('counts and skips malformed lines, keeping every good line', async () => {
+    const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\n{"k":"b",\u0000\u0001 garbage\n{"k":"c","n":3}\n\n');
+    const r = await readAll(new Tailer(fsp), file);
+    assert.deepEqual(r.events.map((e) => e.key), ['a', 'c']);
+    assert.equal(r.malformedLines, 1);
+    assert.ok(r.firstError);
+  });
+
+  it('skips lines without a needle without parsing them (10 MB tool output line)', async () => {
+    const big = JSON.stringify({ type: 'user', text: 'x'.repeat(10 * 1024 * 1024) });
+    const file = writeFile(path.join(dir, 'a.jsonl'), `{"k":"a","n":1}\n${big}\n{"k":"b","n":2}\n`);
+    const r = await readAll(new Tailer(fsp, { chunkBytes: 64 * 1024 }), file);
+    assert.deepEqual(r.events.map((e) => e.key), ['a', 'b']);
+    assert.equal(r.malformedLines, 0);
+  });
+
+  it('parses a 10 MB line that does carry usage, across many small chunks', async () => {
+    const big = JSON.stringify({ k: 'big', n: 7, pad: 'y'.repeat(10 * 1024 * 1024) });
+    const file = writeFile(path.join(dir, 'a.jsonl'), `${big}\n{"k":"b","n":2}\n`);
+    const r = await readAll(new Tailer(fsp, { chunkBytes: 64 * 1024 }), file);
+    assert.deepEqual(r.events.map((e) => [e.key, e.tokens.output]), [['big', 7], ['b', 2]]);
+  });
+
+  it('skips a line over the size limit without holding it, and reads on after it', async () => {
+    const big = JSON.stringify({ k: 'big', n: 7, pad: 'z'.repeat(3 * 1024 * 1024) });
+    const file = writeFile(path.join(dir, 'a.jsonl'), `{"k":"a","n":1}\n${big}\n{"k":"b","n":2}\n`);
+    const r = await readAll(new Tailer(fsp, { chunkBytes: 64 * 1024, maxLineBytes: 1024 * 1024 }), file);
+    assert.deepEqual(r.events.map((e) => e.key), ['a', 'b']);
+    assert.equal(r.oversizedLines, 1);
+    assert.equal(r.cursor.offset, fs.statSync(file).size);
+  });
+
+  it('handles CRLF line ends', async () => {
+    const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\r\n{"k":"b","n":2}\r\n');
+    const r = await readAll(new Tailer(fsp), file);
+    assert.equal(r.malformedLines, 0);
+    assert.equal(sumOutput(r.events), 3);
+  });
+
+  it('finds each candidate line once, in file order, with several needles', () => {
+    const buf = Buffer.from('x "a" "b"\nnone\n"b" only\n"a"\n');
+    const lines = candidateLines(buf, [Buffer.from('"a"'), Buffer.from('"b"')]);
+    assert.deepEqual(lines.map(([s, e]) => buf.toString('utf8', s, e)), ['x "a" "b"', '"b" only', '"a"']);
+  });
+
+  it('property: any split of a file into appends yields the same events as reading it whole', async () => {
+    const lineArb = fc.record({ k: fc.string({ minLength: 1, maxLength: 6 }), n: fc.nat(1000), pad: fc.string({ maxLength: 300 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineArb, { minLength: 1, maxLength: 25 }), fc.array(fc.nat(), { maxLength: 8 }), fc.integer({ min: 7, max: 200 }),
+        async (records, cutSeeds, chunkBytes) => {
+          const content = Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''));
+          const cuts = [...new Set(cutSeeds.map((c) => c % (content.length + 1)))].sort((a, b) => a - b);
+          const whole = path.join(dir, `whole-${Math.random()}.jsonl`);
+          fs.writeFileSync(whole, content);
+          const expected = (await readAll(new Tailer(fsp, { chunkBytes }), whole)).events.map((e) => `${e.key}=${e.tokens.output}`);
+          const grown = path.join(dir, `grown-${Math.random()}.jsonl`);
+          fs.writeFileSync(grown, '');
+          const tailer = new Tailer(fsp, { chunkBytes });
+          const parser = new NumberParser();
+          let cursor: FileCursor | undefined;
+          const got: string[] = [];
+          let prev = 0;
+          for (const cut of [...cuts, content.length]) {
+            fs.appendFileSync(grown, content.subarray(prev, cut));
+            prev = cut;
+            const r = await tailer.read(grown, NEEDLES, () => parser, cursor);
+            assert.equal(r.restarted, false);
+            cursor = r.cursor;
+            for (const e of r.events) got.push(`${e.key}=${e.tokens.output}`);
+          }
+          assert.deepEqual(got, expected);
+          assert.equal(expected.length, records.length);
+        }),
+      { numRuns: 60 },
+    );
+  });
+});
