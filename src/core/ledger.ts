@@ -1,0 +1,314 @@
+/**
+ * The ledger: every request once, priced, with running totals per group.
+ *
+ * Copies of one request (same key) are merged: token counts come from the copy
+ * with the largest output (the final streamed usage), attribution (session,
+ * time, file) from the earliest copy (the session that made the request).
+ * Totals are kept incrementally — a merge subtracts the old record and adds the
+ * new one — and costs are integer nano-dollars, so adding and subtracting never
+ * drifts and totals are exact to the cent.
+ */
+import type { AgentId, TokenCounts, UsageEvent } from './events';
+import type { Pricer } from './pricing';
+
+/** What the ledger needs of pricing (the Pricer class, or a stand-in in tests). */
+export type PriceRequest = Pick<Pricer, 'priceNanos'>;
+
+export const GROUP_BYS = ['day', 'session', 'project', 'model', 'agent', 'branch'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+export interface Totals {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** 5-minute plus 1-hour cache writes. */
+  cacheCreationTokens: number;
+  cacheCreation1hTokens: number;
+  cacheReadTokens: number;
+  reasoningTokens: number;
+  /** Estimated cost of the priced requests, in nano-USD (integer). */
+  costNanos: number;
+  /** Requests whose model has no price: counted, never priced at $0. */
+  unpricedRequests: number;
+  /** Cost the agents logged themselves, where they did (nano-USD), and how many requests had one. */
+  loggedCostNanos: number;
+  loggedRequests: number;
+  firstTimestamp: number;
+  lastTimestamp: number;
+}
+
+export interface RequestRecord {
+  key: string;
+  agent: AgentId;
+  sessionId: string;
+  parentSessionId?: string;
+  subagentId?: string;
+  project: string;
+  branch?: string;
+  model: string | null;
+  timestamp: number;
+  tokens: TokenCounts;
+  /** Estimated cost in nano-USD; null when unpriced. */
+  costNanos: number | null;
+  loggedCostUSD?: number;
+  file: string;
+  sidechain?: boolean;
+}
+
+export type AddResult = 'added' | 'merged' | 'unchanged';
+
+/** What is known of a session beyond its totals (which live in `group('session')`). */
+export interface SessionInfo {
+  sessionId: string;
+  agent: AgentId;
+  project: string;
+  branch?: string;
+  /** The log file of its first request (the transcript to open). */
+  file: string;
+  /** Requests per model. */
+  models: Map<string, number>;
+}
+
+export function emptyTotals(): Totals {
+  return {
+    requests: 0, inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheCreation1hTokens: 0,
+    cacheReadTokens: 0, reasoningTokens: 0, costNanos: 0, unpricedRequests: 0, loggedCostNanos: 0,
+    loggedRequests: 0, firstTimestamp: Infinity, lastTimestamp: -Infinity,
+  };
+}
+
+/** Adds (sign 1) or removes (sign -1) one record's contribution. First/last timestamps only widen. */
+export function applyRecord(t: Totals, r: RequestRecord, sign: 1 | -1): void {
+  const k = r.tokens;
+  t.requests += sign;
+  t.inputTokens += sign * k.input;
+  t.outputTokens += sign * k.output;
+  t.cacheCreationTokens += sign * (k.cacheWrite5m + k.cacheWrite1h);
+  t.cacheCreation1hTokens += sign * k.cacheWrite1h;
+  t.cacheReadTokens += sign * k.cacheRead;
+  t.reasoningTokens += sign * k.reasoning;
+  if (r.costNanos === null) t.unpricedRequests += sign;
+  else t.costNanos += sign * r.costNanos;
+  if (r.loggedCostUSD !== undefined) {
+    t.loggedCostNanos += sign * Math.round(r.loggedCostUSD * 1e9);
+    t.loggedRequests += sign;
+  }
+  if (sign > 0) {
+    if (r.timestamp < t.firstTimestamp) t.firstTimestamp = r.timestamp;
+    if (r.timestamp > t.lastTimestamp) t.lastTimestamp = r.timestamp;
+  }
+}
+
+/** YYYY-MM-DD in the process's local time zone (TZ is respected). */
+export function localDayKey(ts: number): string {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+export function groupKey(r: RequestRecord, by: GroupBy, dayKey: (ts: number) => string): string {
+  switch (by) {
+    case 'day': return dayKey(r.timestamp);
+    case 'session': return r.sessionId;
+    case 'project': return r.project || '(unknown)';
+    case 'model': return r.model ?? '(unknown)';
+    case 'agent': return r.agent;
+    case 'branch': return r.branch ?? '(none)';
+  }
+}
+
+/** Totals overall and per group key for a set of dimensions; supports removal for incremental merges. */
+export class Aggregator {
+  readonly totals = emptyTotals();
+  private readonly groups = new Map<GroupBy, Map<string, Totals>>();
+
+  constructor(readonly dims: readonly GroupBy[], private readonly dayKey: (ts: number) => string = localDayKey) {
+    for (const d of dims) this.groups.set(d, new Map());
+  }
+
+  apply(r: RequestRecord, sign: 1 | -1): void {
+    applyRecord(this.totals, r, sign);
+    for (const [by, map] of this.groups) {
+      const key = groupKey(r, by, this.dayKey);
+      let t = map.get(key);
+      if (!t) {
+        if (sign < 0) continue;
+        t = emptyTotals();
+        map.set(key, t);
+      }
+      applyRecord(t, r, sign);
+      if (t.requests === 0) map.delete(key);
+    }
+  }
+
+  group(by: GroupBy): ReadonlyMap<string, Totals> {
+    const map = this.groups.get(by);
+    if (!map) throw new Error(`not grouped by ${by}`);
+    return map;
+  }
+}
+
+export class Ledger {
+  private readonly records = new Map<string, RequestRecord>();
+  private agg: Aggregator;
+  /** Estimated cost per minute (epoch minute → nano-USD), for burn rates. */
+  private readonly costPerMinute = new Map<number, number>();
+  private readonly sessionInfo = new Map<string, SessionInfo>();
+
+  constructor(private pricer: PriceRequest, private readonly dayKey: (ts: number) => string = localDayKey) {
+    this.agg = new Aggregator(GROUP_BYS, dayKey);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get totals(): Readonly<Totals> {
+    return this.agg.totals;
+  }
+
+  group(by: GroupBy): ReadonlyMap<string, Totals> {
+    return this.agg.group(by);
+  }
+
+  allRecords(): IterableIterator<RequestRecord> {
+    return this.records.values();
+  }
+
+  session(sessionId: string): SessionInfo | undefined {
+    return this.sessionInfo.get(sessionId);
+  }
+
+  sessions(): IterableIterator<SessionInfo> {
+    return this.sessionInfo.values();
+  }
+
+  get(key: string): RequestRecord | undefined {
+    return this.records.get(key);
+  }
+
+  add(ev: UsageEvent): AddResult {
+    const existing = this.records.get(ev.key);
+    if (!existing) {
+      const rec = this.toRecord(ev, ev);
+      this.records.set(ev.key, rec);
+      this.apply(rec, 1);
+      return 'added';
+    }
+    const tokensFromNew = hasMoreUsage(ev.tokens, existing.tokens);
+    const attributionFromNew = isEarlier(ev, existing);
+    if (!tokensFromNew && !attributionFromNew) return 'unchanged';
+    const merged = this.toRecord(attributionFromNew ? ev : existing, tokensFromNew ? ev : existing);
+    this.apply(existing, -1);
+    this.records.set(ev.key, merged);
+    this.apply(merged, 1);
+    return 'merged';
+  }
+
+  addAll(events: Iterable<UsageEvent>): number {
+    let changed = 0;
+    for (const e of events) if (this.add(e) !== 'unchanged') changed++;
+    return changed;
+  }
+
+  /** Re-prices every request (after the user changed price overrides). */
+  reprice(pricer: PriceRequest): void {
+    this.pricer = pricer;
+    this.agg = new Aggregator(GROUP_BYS, this.dayKey);
+    this.costPerMinute.clear();
+    this.sessionInfo.clear();
+    for (const [key, r] of this.records) {
+      const repriced = { ...r, costNanos: pricer.priceNanos(r.model, r.tokens) };
+      this.records.set(key, repriced);
+      this.apply(repriced, 1);
+    }
+  }
+
+  /** Estimated cost (nano-USD) of requests in [fromMs, toMs), at minute resolution. */
+  costBetween(fromMs: number, toMs: number): number {
+    let sum = 0;
+    const first = Math.floor(fromMs / 60_000);
+    const last = Math.ceil(toMs / 60_000);
+    if (last - first < this.costPerMinute.size) {
+      for (let m = first; m < last; m++) sum += this.costPerMinute.get(m) ?? 0;
+    } else {
+      for (const [m, c] of this.costPerMinute) if (m >= first && m < last) sum += c;
+    }
+    return sum;
+  }
+
+  private apply(r: RequestRecord, sign: 1 | -1): void {
+    this.agg.apply(r, sign);
+    this.applySession(r, sign);
+    if (r.costNanos) {
+      const minute = Math.floor(r.timestamp / 60_000);
+      const next = (this.costPerMinute.get(minute) ?? 0) + sign * r.costNanos;
+      if (next === 0) this.costPerMinute.delete(minute);
+      else this.costPerMinute.set(minute, next);
+    }
+  }
+
+  private applySession(r: RequestRecord, sign: 1 | -1): void {
+    let info = this.sessionInfo.get(r.sessionId);
+    if (!info) {
+      if (sign < 0) return;
+      info = { sessionId: r.sessionId, agent: r.agent, project: r.project, file: r.file, models: new Map() };
+      if (r.branch) info.branch = r.branch;
+      this.sessionInfo.set(r.sessionId, info);
+    } else if (sign > 0) {
+      // Prefer the main transcript over a subagent file as "the" session file.
+      if (info.file !== r.file && !r.sidechain && !r.subagentId) info.file = r.file;
+      if (!info.project && r.project) info.project = r.project;
+      if (r.branch) info.branch = r.branch;
+    }
+    const model = r.model ?? '(unknown)';
+    const n = (info.models.get(model) ?? 0) + sign;
+    if (n > 0) info.models.set(model, n);
+    else info.models.delete(model);
+    if (info.models.size === 0) this.sessionInfo.delete(r.sessionId);
+  }
+
+  private toRecord(attr: UsageEvent | RequestRecord, usage: UsageEvent | RequestRecord): RequestRecord {
+    const model = usage.model ?? attr.model;
+    const rec: RequestRecord = {
+      key: attr.key,
+      agent: attr.agent,
+      sessionId: attr.sessionId,
+      project: attr.project,
+      model,
+      timestamp: attr.timestamp,
+      tokens: usage.tokens,
+      costNanos: this.pricer.priceNanos(model, usage.tokens),
+      file: attr.file,
+    };
+    if (attr.parentSessionId !== undefined) rec.parentSessionId = attr.parentSessionId;
+    if (attr.subagentId !== undefined) rec.subagentId = attr.subagentId;
+    if (attr.branch !== undefined) rec.branch = attr.branch;
+    if (attr.sidechain) rec.sidechain = true;
+    const logged = usage.loggedCostUSD ?? attr.loggedCostUSD;
+    if (logged !== undefined) rec.loggedCostUSD = logged;
+    return rec;
+  }
+}
+
+/** The final streamed copy has the largest output; on equal output, more tokens overall. */
+function hasMoreUsage(a: TokenCounts, b: TokenCounts): boolean {
+  if (a.output !== b.output) return a.output > b.output;
+  return totalTokens(a) > totalTokens(b);
+}
+
+function totalTokens(t: TokenCounts): number {
+  return t.input + t.output + t.cacheWrite5m + t.cacheWrite1h + t.cacheRead;
+}
+
+/** Earliest copy wins attribution; ties go to the main session's copy, then to the file path (deterministic). */
+function isEarlier(a: UsageEvent | RequestRecord, b: UsageEvent | RequestRecord): boolean {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
+  const sa = a.sidechain ? 1 : 0;
+  const sb = b.sidechain ? 1 : 0;
+  if (sa !== sb) return sa < sb;
+  return a.file < b.file;
+}
