@@ -1,0 +1,331 @@
+/**
+ * OpenAI Codex CLI: `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl` (and `archived_sessions/`).
+ *
+ * Usage lives in `event_msg` / `token_count` records whose `info.total_token_usage` is the
+ * session's running total. A model call is a CHANGE of that total (0.55+ writes every
+ * token_count twice; `info: null` events only carry rate limits), worth the difference.
+ * Codex `input_tokens` includes cached input and `output_tokens` includes reasoning.
+ *
+ * Resumes and forks. A rollout that continues another session starts with its own
+ * `session_meta`, then the parent's `session_meta`, then the parent's records replayed with
+ * NEW timestamps; when the replay ends the running totals restart from zero. The parser keeps a
+ * stack of the sessions whose `session_meta` it has seen: calls are attributed (and keyed) to
+ * the session on top, and a restart of the totals while a replay is on top ends that replay.
+ * Keys are `codex:<session>:<restarts>:<in>/<cached>/<out>/<reasoning>/<total>`, so a replayed
+ * call gets exactly the key it has in the parent's own file and the ledger counts it once;
+ * `<restarts>` (totals restarts inside one session, e.g. a CLI 0.57 resume in the same file)
+ * keeps a later segment from reusing an earlier segment's key.
+ *
+ * Known limit: a restart while a replay is on top is always read as the end of the replay. If a
+ * replayed parent had itself been resumed in place (its own totals restart mid-file), the
+ * parent's calls after that restart are attributed to the child and counted a second time.
+ * Pure: no `vscode`, file access only through the injected `SourceFs`.
+ */
+import * as path from 'node:path';
+import type { Dirent } from 'node:fs';
+import type { TokenCounts, UsageEvent } from '../core/events';
+import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
+
+export interface CodexSourceOptions {
+  /** Settings override of `CODEX_HOME`. */
+  home?: string;
+}
+
+/** [input (incl. cached), cached input, output (incl. reasoning), reasoning, total] as logged. */
+type Usage = readonly [number, number, number, number, number];
+
+/** One session whose calls the parser may be reading (the file's own, or a replayed ancestor). */
+interface SessionCtx {
+  id: string;
+  project: string;
+  branch?: string;
+  parent?: string;
+  /** False for a placeholder made from the file name before any `session_meta`. */
+  fromMeta: boolean;
+  /** Running totals of the last call seen for this session (null: none yet). */
+  prev: Usage | null;
+  /** How many times this session's totals restarted in this file. */
+  restarts: number;
+}
+
+const ROLLOUT_NAME = /^rollout-.*\.jsonl$/;
+const UUID_IN_NAME = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
+const ZERO: Usage = [0, 0, 0, 0, 0];
+/** sessions/YYYY/MM/DD is depth 3; allow some slack, never unbounded. */
+const MAX_DEPTH = 8;
+
+export class CodexSource implements Source {
+  readonly agent = 'codex' as const;
+  /** Only `session_meta`, `turn_context` and `token_count` records matter. Quoted, so the same words
+   * inside JSON string values (where quotes are escaped as `\"`) do not match. */
+  readonly needles: readonly string[] = ['"session_meta"', '"turn_context"', '"token_count"'];
+
+  constructor(
+    private readonly env: SourceEnv,
+    private readonly fs: SourceFs,
+    private readonly opts: CodexSourceOptions = {},
+  ) {}
+
+  /** The Codex home in use: settings override, else `CODEX_HOME`, else `<home>/.codex`. */
+  get home(): string {
+    const configured = nonEmpty(this.opts.home) ?? nonEmpty(this.env.env.CODEX_HOME);
+    if (configured !== undefined) return this.expandTilde(configured);
+    return path.join(this.env.home, '.codex');
+  }
+
+  async discover(): Promise<DiscoveryResult> {
+    const home = this.home;
+    const result: DiscoveryResult = { files: [], roots: [], problems: [] };
+    for (const sub of ['sessions', 'archived_sessions']) {
+      const root = path.join(home, sub);
+      const files: DiscoveredFile[] = [];
+      const readable = await this.walk(root, root, 0, files, result.problems);
+      if (readable) result.roots.push(root);
+      result.files.push(...files);
+    }
+    result.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return result;
+  }
+
+  createParser(file: string): LineParser {
+    return new CodexParser(file);
+  }
+
+  /** Collects rollouts under `dir`; false when `dir` is missing or unreadable. */
+  private async walk(
+    dir: string,
+    root: string,
+    depth: number,
+    out: DiscoveredFile[],
+    problems: DiscoveryResult['problems'],
+  ): Promise<boolean> {
+    let entries: Dirent[];
+    try {
+      entries = await this.fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (!isMissing(err)) problems.push({ path: dir, message: errorMessage(err) });
+      return false;
+    }
+    await Promise.all(
+      entries.map(async (entry) => {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (depth < MAX_DEPTH) await this.walk(full, root, depth + 1, out, problems);
+          return;
+        }
+        if (!ROLLOUT_NAME.test(entry.name)) return;
+        if (entry.isFile()) {
+          out.push({ path: full, root });
+        } else if (entry.isSymbolicLink()) {
+          // Follow links to files only (a linked folder could loop).
+          try {
+            if ((await this.fs.stat(full)).isFile()) out.push({ path: full, root });
+          } catch {
+            /* dangling link: nothing to read */
+          }
+        }
+      }),
+    );
+    return true;
+  }
+
+  private expandTilde(p: string): string {
+    if (p === '~') return this.env.home;
+    if (p.startsWith('~/') || p.startsWith('~\\')) return path.join(this.env.home, p.slice(2));
+    return p;
+  }
+}
+
+/** Parses one rollout file, line by line, keeping its state between calls. */
+export class CodexParser implements LineParser {
+  /** [0] is the file's own session; above it, replayed ancestors (innermost on top). */
+  private readonly stack: SessionCtx[] = [];
+  private model: string | null = null;
+  private lastTimestamp = 0;
+
+  constructor(private readonly file: string) {}
+
+  parseLine(line: string): UsageEvent[] {
+    const record: unknown = JSON.parse(line); // malformed: throw, the tailer counts and skips it
+    if (!isObject(record) || !isObject(record.payload)) return [];
+    const payload = record.payload;
+    switch (record.type) {
+      case 'session_meta':
+        this.onSessionMeta(payload);
+        return [];
+      case 'turn_context':
+        this.onTurnContext(payload);
+        return [];
+      case 'event_msg':
+        if (payload.type !== 'token_count') return [];
+        return this.onTokenCount(payload, this.timestampOf(record.timestamp));
+      default:
+        return [];
+    }
+  }
+
+  private onSessionMeta(payload: Record<string, unknown>): void {
+    const id = nonEmpty(payload.id) ?? nonEmpty(payload.session_id);
+    if (id === undefined) return;
+    const project = nonEmpty(payload.cwd) ?? '';
+    const branch = isObject(payload.git) ? nonEmpty(payload.git.branch) : undefined;
+    const parent = declaredParent(payload);
+
+    const own = this.stack[0];
+    if (own === undefined || (this.stack.length === 1 && !own.fromMeta && (own.prev === null || own.id === id))) {
+      // The file's own session (possibly replacing the file-name placeholder).
+      this.stack[0] = { id, project, branch, parent, fromMeta: true, prev: own?.prev ?? null, restarts: own?.restarts ?? 0 };
+      return;
+    }
+    const seen = this.stack.findIndex((c) => c.id === id);
+    if (seen >= 0) {
+      // A session already on the stack announces itself again: we are back in it.
+      this.stack.length = seen + 1;
+      return;
+    }
+    // A replayed ancestor: the session below continues it.
+    const below = this.stack[this.stack.length - 1]!;
+    below.parent ??= id;
+    this.stack.push({ id, project, branch, parent, fromMeta: true, prev: null, restarts: 0 });
+    this.model = null; // the ancestor's calls see only the ancestor's own turn_context records
+  }
+
+  private onTurnContext(payload: Record<string, unknown>): void {
+    const model = nonEmpty(payload.model);
+    if (model !== undefined) this.model = model;
+    const cwd = nonEmpty(payload.cwd);
+    if (cwd !== undefined) this.top().project = cwd;
+  }
+
+  private onTokenCount(payload: Record<string, unknown>, timestamp: number): UsageEvent[] {
+    const info = payload.info;
+    if (!isObject(info)) return []; // info: null carries only rate limits
+    const total = readUsage(info.total_token_usage);
+    if (total === null) return [];
+    const last = readUsage(info.last_token_usage);
+
+    let ctx = this.top();
+    if (ctx.prev !== null && sameUsage(total, ctx.prev)) return []; // re-emission of the same call
+
+    let delta: Usage;
+    if (ctx.prev === null) {
+      delta = total; // first call of this session in this file: totals count from zero
+    } else if (isRestart(total, ctx.prev, last)) {
+      if (this.stack.length > 1) {
+        this.stack.pop(); // the replay of an ancestor is over: back to the session that replayed it
+        ctx = this.top();
+      }
+      if (ctx.prev !== null) ctx.restarts += 1;
+      delta = last ?? total;
+    } else {
+      delta = subtract(total, ctx.prev);
+    }
+    ctx.prev = total;
+    if (sameUsage(delta, ZERO)) return []; // totals (re)starting at zero: no call was made
+
+    const event: UsageEvent = {
+      agent: 'codex',
+      key: `codex:${ctx.id}:${ctx.restarts}:${total.join('/')}`,
+      sessionId: ctx.id,
+      project: ctx.project,
+      model: this.model,
+      timestamp,
+      tokens: toTokenCounts(delta),
+      file: this.file,
+    };
+    if (ctx.parent !== undefined) event.parentSessionId = ctx.parent;
+    if (ctx.branch !== undefined) event.branch = ctx.branch;
+    return [event];
+  }
+
+  private top(): SessionCtx {
+    if (this.stack.length === 0) {
+      this.stack.push({ id: sessionIdFromFileName(this.file), project: '', fromMeta: false, prev: null, restarts: 0 });
+    }
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private timestampOf(value: unknown): number {
+    const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
+    if (Number.isFinite(ms)) this.lastTimestamp = ms;
+    return this.lastTimestamp;
+  }
+}
+
+/**
+ * The totals restarted from zero: they went down, or (rarer: the first call after a restart is
+ * bigger than everything before it) they equal this call's own usage although earlier calls
+ * exist, i.e. total = last but total != previous + last.
+ */
+function isRestart(total: Usage, prev: Usage, last: Usage | null): boolean {
+  for (let i = 0; i < total.length; i++) if (total[i]! < prev[i]!) return true;
+  return last !== null && sameUsage(total, last) && !sameUsage(subtract(total, prev), last);
+}
+
+function readUsage(value: unknown): Usage | null {
+  if (!isObject(value)) return null;
+  const fields = ['input_tokens', 'cached_input_tokens', 'output_tokens', 'reasoning_output_tokens'] as const;
+  if (!fields.some((f) => typeof value[f] === 'number')) return null;
+  const input = count(value.input_tokens);
+  const output = count(value.output_tokens);
+  const total = typeof value.total_tokens === 'number' ? count(value.total_tokens) : input + output;
+  return [input, count(value.cached_input_tokens), output, count(value.reasoning_output_tokens), total];
+}
+
+function subtract(a: Usage, b: Usage): Usage {
+  return [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4]];
+}
+
+function sameUsage(a: Usage, b: Usage): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+}
+
+/** Codex input includes cached input; output includes reasoning (kept as the informational subset). */
+function toTokenCounts(u: Usage): TokenCounts {
+  return {
+    input: Math.max(0, u[0] - u[1]),
+    output: u[2],
+    cacheWrite5m: 0,
+    cacheWrite1h: 0,
+    cacheRead: u[1],
+    reasoning: u[3],
+  };
+}
+
+/** A parent named by the session itself: a subagent's spawning thread, else the session it was forked from. */
+function declaredParent(payload: Record<string, unknown>): string | undefined {
+  const source = payload.source;
+  if (isObject(source) && isObject(source.subagent) && isObject(source.subagent.thread_spawn)) {
+    const spawner = nonEmpty(source.subagent.thread_spawn.parent_thread_id);
+    if (spawner !== undefined) return spawner;
+  }
+  return nonEmpty(payload.forked_from_id);
+}
+
+function sessionIdFromFileName(file: string): string {
+  const base = path.basename(file);
+  const m = UUID_IN_NAME.exec(base);
+  return m ? m[1]!.toLowerCase() : base.replace(/\.jsonl$/, '');
+}
+
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.trunc(v) : 0;
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isMissing(err: unknown): boolean {
+  const code = isObject(err) ? err.code : undefined;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
