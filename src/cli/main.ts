@@ -1,0 +1,199 @@
+/**
+ * `agent-spend`: the terminal face of the same core the extension uses.
+ *   agent-spend report [--json] [--by day|session|project|model|agent|branch]
+ *                      [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--agent claude-code,codex]
+ *                      [--claude-dir DIR]... [--codex-home DIR]
+ */
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import { AGENT_IDS, type AgentId } from '../core/events';
+import { GROUP_BYS, type GroupBy, Ledger } from '../core/ledger';
+import { Pricer } from '../core/pricing';
+import { buildReport, unpricedModels, type Report, type ReportTotals } from '../core/report';
+import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
+import { Scanner, type ScanWarning } from '../sources/scanner';
+import { Tailer } from '../sources/tailer';
+
+const VERSION = '0.1.0';
+
+export class UsageError extends Error {}
+
+interface ReportArgs {
+  json: boolean;
+  by?: GroupBy;
+  since?: string;
+  until?: string;
+  agents?: AgentId[];
+  claudeDirs: string[];
+  codexHome?: string;
+}
+
+const HELP = `agent-spend ${VERSION} — what your AI coding agents spent, from their own logs
+
+Usage:
+  agent-spend report [options]
+
+Options:
+  --json                 print one JSON object instead of a table
+  --by <dim>             group by ${GROUP_BYS.join('|')}
+  --since <YYYY-MM-DD>   first local day to include
+  --until <YYYY-MM-DD>   last local day to include
+  --agent <a,b>          only these agents (${IMPLEMENTED_AGENTS.join(', ')})
+  --claude-dir <dir>     read this Claude Code config or projects folder instead of the defaults (repeatable)
+  --codex-home <dir>     read this Codex home instead of $CODEX_HOME / ~/.codex
+  -h, --help             this help
+  -v, --version          the version
+
+Reads the same locations and environment variables as the agents (HOME,
+CLAUDE_CONFIG_DIR, CODEX_HOME). Costs are estimates at list prices unless
+marked otherwise; requests of models without a price are counted as unpriced.`;
+
+export function parseReportArgs(argv: readonly string[]): ReportArgs {
+  const args: ReportArgs = { json: false, claudeDirs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--json': args.json = true; break;
+      case '--by': {
+        const v = value();
+        if (!(GROUP_BYS as readonly string[]).includes(v)) throw new UsageError(`--by must be one of ${GROUP_BYS.join(', ')} (got "${v}")`);
+        args.by = v as GroupBy;
+        break;
+      }
+      case '--since': args.since = day(flag, value()); break;
+      case '--until': args.until = day(flag, value()); break;
+      case '--agent': {
+        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+        for (const a2 of list) {
+          if (!(AGENT_IDS as readonly string[]).includes(a2)) throw new UsageError(`unknown agent "${a2}" (known: ${AGENT_IDS.join(', ')})`);
+        }
+        args.agents = list as AgentId[];
+        break;
+      }
+      case '--claude-dir': args.claudeDirs.push(value()); break;
+      case '--codex-home': args.codexHome = value(); break;
+      default: throw new UsageError(`unknown option "${a}" (see agent-spend --help)`);
+    }
+  }
+  if (args.since && args.until && args.since > args.until) throw new UsageError(`--since ${args.since} is after --until ${args.until}`);
+  return args;
+}
+
+function day(flag: string, v: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const d = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
+  if (!m || !d || d.getMonth() !== Number(m[2]) - 1 || d.getDate() !== Number(m[3])) {
+    throw new UsageError(`${flag} must be a date YYYY-MM-DD (got "${v}")`);
+  }
+  return v;
+}
+
+async function assertReadableDir(flag: string, dir: string): Promise<void> {
+  try {
+    const st = await fs.stat(dir);
+    if (!st.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder`);
+    await fs.readdir(dir);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${flag} ${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+export interface ReportOutput {
+  report: Report;
+  warnings: string[];
+}
+
+export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = process.env): Promise<ReportOutput> {
+  for (const d of args.claudeDirs) await assertReadableDir('--claude-dir', d);
+  if (args.codexHome) await assertReadableDir('--codex-home', args.codexHome);
+  const sourceEnv = { env: { ...env }, home: env['HOME'] || env['USERPROFILE'] || os.homedir(), platform: process.platform };
+  if (args.claudeDirs.length > 0) sourceEnv.env['CLAUDE_CONFIG_DIR'] = args.claudeDirs.join(',');
+  const sources = createSources(sourceEnv, fs, {
+    ...(args.agents ? { enabled: args.agents } : {}),
+    ...(args.codexHome ? { codexHome: args.codexHome } : {}),
+  });
+  const ledger = new Ledger(new Pricer());
+  const scanWarnings: ScanWarning[] = [];
+  const scanner = new Scanner(sources, new Tailer(fs), (events) => ledger.addAll(events), { onWarning: (w) => scanWarnings.push(w) });
+  await scanner.scanAll();
+  const report = buildReport(ledger.allRecords(), {
+    ...(args.since ? { since: args.since } : {}),
+    ...(args.until ? { until: args.until } : {}),
+    ...(args.agents ? { agents: args.agents } : {}),
+  }, args.by);
+  const warnings = scanWarnings.map(formatWarning);
+  const unpriced = unpricedModels(ledger.allRecords());
+  if (unpriced.length > 0) {
+    warnings.push(`unpriced (no price for the model, not counted as $0): ${unpriced.map(([m, n]) => `${m} × ${n}`).join(', ')}`);
+  }
+  return { report, warnings };
+}
+
+export function formatWarning(w: ScanWarning): string {
+  const times = w.count > 1 ? ` (${w.count}×)` : '';
+  return `${w.agent}: ${w.path}: ${w.message}${times}`;
+}
+
+const NUM = new Intl.NumberFormat('en-US');
+const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+export function formatTable(report: Report, by: GroupBy | undefined, warnings: readonly string[]): string {
+  const head = [by ?? '', 'requests', 'input', 'output', 'cache write', 'cache read', 'cost (est.)', 'unpriced'];
+  const row = (key: string, t: ReportTotals) => [
+    key, NUM.format(t.requests), NUM.format(t.inputTokens), NUM.format(t.outputTokens), NUM.format(t.cacheCreationTokens),
+    NUM.format(t.cacheReadTokens), USD.format(t.costUSD), t.unpricedRequests ? NUM.format(t.unpricedRequests) : '',
+  ];
+  const rows = by ? report.groups.map((g) => row(g.key, g)) : [];
+  rows.push(row('total', report.totals));
+  const all = [head, ...rows];
+  const widths = head.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  const fmt = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  const lines = [fmt(head), widths.map((w) => '─'.repeat(w)).join('  ')];
+  rows.forEach((r, i) => {
+    if (i === rows.length - 1 && by) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
+    lines.push(fmt(r));
+  });
+  for (const w of warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      out(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      out(VERSION);
+      return 0;
+    }
+    if (command !== 'report') throw new UsageError(`unknown command "${command}" (see agent-spend --help)`);
+    if (rest.includes('-h') || rest.includes('--help')) {
+      out(HELP);
+      return 0;
+    }
+    const args = parseReportArgs(rest);
+    const { report, warnings } = await runReport(args);
+    if (args.json) {
+      out(JSON.stringify({ generatedAt: new Date().toISOString(), totals: report.totals, groups: report.groups, warnings }));
+    } else {
+      out(formatTable(report, args.by, warnings));
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`agent-spend: ${e.message}`);
+      return 2;
+    }
+    err(`agent-spend: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
