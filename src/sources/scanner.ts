@@ -28,6 +28,7 @@ export interface ScanWarning {
 
 interface TrackedFile {
   source: Source;
+  root: string;
   needles: Buffer[];
   cursor?: FileCursor;
   parser?: LineParser;
@@ -63,6 +64,11 @@ export class Scanner {
     return this.files.size;
   }
 
+  /** Every tracked file with the root it was found under. */
+  *trackedPaths(): IterableIterator<{ path: string; root: string }> {
+    for (const [path, t] of this.files) yield { path, root: t.root };
+  }
+
   allWarnings(): ScanWarning[] {
     return [...this.warnings.values()];
   }
@@ -78,7 +84,7 @@ export class Scanner {
       for (const p of found.problems) this.warn(source.agent, p.path, 'unreadable-folder', p.message);
       for (const f of found.files) {
         seen.add(f.path);
-        if (!this.files.has(f.path)) this.files.set(f.path, { source, needles: source.needles.map((n) => Buffer.from(n)) });
+        if (!this.files.has(f.path)) this.files.set(f.path, { source, root: f.root, needles: source.needles.map((n) => Buffer.from(n)) });
       }
     }
     this.watchRoots = [...roots];

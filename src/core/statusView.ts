@@ -1,0 +1,95 @@
+/**
+ * What the status bar item says: its text, a markdown tooltip and an accessible
+ * label, from a spend summary. Pure, so it is tested in plain node.
+ */
+import { folderName, formatDuration, formatTokens, formatUSD } from './format';
+import type { Totals } from './ledger';
+import type { Period, SessionSummary, SpendSummary } from './summary';
+
+export interface StatusViewOptions {
+  period: Period;
+  showBurnRate: boolean;
+  /** Log problems to mention (already worded for a person). */
+  problems: number;
+  configProblems: readonly string[];
+  locale?: string;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  accessibilityLabel: string;
+}
+
+const PERIOD_LABEL: Record<Period, string> = { today: 'today', session: 'session', week: 'this week', month: 'this month' };
+
+export function periodTotals(s: SpendSummary, period: Period): Totals | undefined {
+  switch (period) {
+    case 'today': return s.today;
+    case 'week': return s.week;
+    case 'month': return s.month;
+    case 'session': return s.lastSession?.totals;
+  }
+}
+
+export function buildStatusView(s: SpendSummary, o: StatusViewOptions): StatusView {
+  const totals = periodTotals(s, o.period);
+  const usd = (n: number) => formatUSD(n, o.locale);
+  const active = s.activeSessions.length > 0;
+  // "+" marks a figure that leaves out unpriced requests: it is a lower bound.
+  const amount = totals ? usd(totals.costNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
+  const burn = active && o.showBurnRate && s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min` : '';
+  const icon = active ? '$(pulse)' : '$(graph-line)';
+  const text = `${icon} ${amount} ${PERIOD_LABEL[o.period]}${burn}`;
+  const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} estimated ${PERIOD_LABEL[o.period]}` +
+    (burn ? `, burning ${usd(s.burnRateNanosPerMin!)} per minute` : '') +
+    (active ? `, ${s.activeSessions.length} agent session${s.activeSessions.length > 1 ? 's' : ''} active` : '');
+  return { text, tooltip: buildTooltip(s, o), accessibilityLabel };
+}
+
+function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
+  const usd = (n: number) => formatUSD(n, o.locale);
+  const lines: string[] = [];
+  lines.push('**Agent Spend** — estimated from the agents\' logs at list prices', '');
+  lines.push('| | cost | requests | tokens |', '|:--|--:|--:|--:|');
+  for (const [label, t] of [['Today', s.today], ['This week', s.week], ['This month', s.month]] as const) {
+    lines.push(`| ${label} | ${usd(t.costNanos)}${t.unpricedRequests ? '+' : ''} | ${t.requests.toLocaleString(o.locale)} | ${formatTokens(tokenSum(t))} |`);
+  }
+  lines.push('');
+  if (s.activeSessions.length > 0) {
+    lines.push(`**Active now** (${s.activeSessions.length})${s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min over the last 10 min` : ''}`, '');
+    for (const a of s.activeSessions.slice(0, 5)) lines.push(`- ${sessionLine(a, s.now, usd)}`);
+    lines.push('');
+  } else if (s.lastSession) {
+    lines.push(`**Last session:** ${sessionLine(s.lastSession, s.now, usd)}`, '');
+  } else {
+    lines.push('No agent usage found yet. Reads Claude Code and Codex CLI logs from their default folders.', '');
+  }
+  const top = s.topModels.filter((m) => m.costNanos > 0).slice(0, 3);
+  if (top.length > 0) lines.push(`**Top models this month:** ${top.map((m) => `${md(m.model)} ${usd(m.costNanos)}`).join(' · ')}`, '');
+  const unpriced = s.topModels.filter((m) => m.unpriced > 0);
+  if (unpriced.length > 0) {
+    const n = unpriced.reduce((a, m) => a + m.unpriced, 0);
+    lines.push(`$(warning) ${n.toLocaleString(o.locale)} unpriced request${n > 1 ? 's' : ''} this month, not in the totals (no price for ${unpriced.slice(0, 3).map((m) => md(m.model)).join(', ')}${unpriced.length > 3 ? ', …' : ''}): add a price in \`agentSpend.pricing.overrides\``, '');
+  }
+  if (o.problems > 0) lines.push(`$(warning) ${o.problems} log problem${o.problems > 1 ? 's' : ''} (skipped lines or unreadable folders) — [show log](command:agentSpend.showLog)`, '');
+  for (const p of o.configProblems) lines.push(`$(warning) ${md(p)}`, '');
+  lines.push('[Open breakdown](command:agentSpend.showPanel) · [Refresh](command:agentSpend.refresh) · [Log](command:agentSpend.showLog)');
+  return lines.join('\n');
+}
+
+function sessionLine(a: SessionSummary, now: number, usd: (n: number) => string): string {
+  const models = [...a.info.models.keys()].map(md).join(', ');
+  const duration = formatDuration(a.totals.lastTimestamp - a.totals.firstTimestamp);
+  const ago = now - a.totals.lastTimestamp;
+  return `${a.info.agent} · ${md(folderName(a.info.project) || a.info.sessionId)} · ${models} · ${duration} — **${usd(a.totals.costNanos)}**${a.totals.unpricedRequests ? '+' : ''}${ago > 60_000 ? ` (last ${formatDuration(ago)} ago)` : ''}`;
+}
+
+function tokenSum(t: Totals): number {
+  return t.inputTokens + t.outputTokens + t.cacheCreationTokens + t.cacheReadTokens;
+}
+
+/** Escapes markdown (and HTML) in log-derived text: project names and model ids are untrusted. */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$&]/g, (c) => `\\${c}`);
+}

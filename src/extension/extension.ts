@@ -1,0 +1,104 @@
+/**
+ * The composition root: wires config → live ledger → views and owns every
+ * disposable. Activation does no I/O; the first scan runs right after it.
+ */
+import * as vscode from 'vscode';
+import type { SpendSummary } from '../core/summary';
+import type { ScanWarning } from '../sources/scanner';
+import { registerCommands } from './commands';
+import { ConfigWatcher } from './config';
+import { LiveSpend, type LiveCounters } from './liveSpend';
+import { Log } from './log';
+import { pickSession } from './sessionPicker';
+import { SpendStatusItem } from './statusBar';
+
+/** Status bar refreshes are throttled to this interval while agents write. */
+const UPDATE_THROTTLE_MS = 100;
+/** The burn rate and "active" state age with time even without new lines. */
+const TICK_MS = 30_000;
+
+/** What the extension exports (used by tests and by other extensions). */
+export interface AgentSpendApi {
+  /** Resolves when the first scan has finished and the status bar shows it. */
+  readonly ready: Promise<void>;
+  /** Milliseconds the activate() call took. */
+  readonly activationMs: number;
+  statusBar(): { text: string; tooltip: string; accessibilityLabel: string };
+  summary(): SpendSummary;
+  counters(): Readonly<LiveCounters> & { statusUpdates: number };
+  warnings(): ScanWarning[];
+  logEntries(): readonly string[];
+  /** Fires after the status bar was updated. */
+  readonly onDidUpdate: vscode.Event<void>;
+  refresh(): Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): AgentSpendApi {
+  const started = performance.now();
+  const log = new Log();
+  const config = new ConfigWatcher();
+  const live = new LiveSpend(config.current, log);
+  const status = new SpendStatusItem();
+  const updated = new vscode.EventEmitter<void>();
+  context.subscriptions.push(log, config, live, status, updated);
+
+  let statusUpdates = 0;
+  const render = () => {
+    const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
+    status.update(live.summary(), config.current, live.warnings().length, problems);
+    statusUpdates++;
+    updated.fire();
+  };
+  let throttle: NodeJS.Timeout | undefined;
+  let lastRender = 0;
+  const scheduleRender = () => {
+    if (throttle) return;
+    const wait = Math.max(0, lastRender + UPDATE_THROTTLE_MS - Date.now());
+    throttle = setTimeout(() => {
+      throttle = undefined;
+      lastRender = Date.now();
+      render();
+    }, wait);
+  };
+  const tick = setInterval(scheduleRender, TICK_MS);
+  context.subscriptions.push({ dispose: () => { clearInterval(tick); if (throttle) clearTimeout(throttle); } });
+  context.subscriptions.push(live.onDidUpdate(scheduleRender));
+
+  for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
+  context.subscriptions.push(config.onDidChange((change) => {
+    for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
+    live.applyConfig(change.config, change);
+    scheduleRender();
+  }));
+
+  context.subscriptions.push(...registerCommands({
+    showPanel: () => pickSession(live.currentLedger, vscode.env.language),
+    refresh: () => vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Agent Spend: rescanning agent logs' },
+      () => live.refresh(),
+    ),
+    showLog: () => log.show(),
+  }));
+
+  live.start();
+  const ready = live.ready.then(() => {
+    lastRender = Date.now();
+    render();
+  });
+  const activationMs = performance.now() - started;
+  return {
+    ready,
+    activationMs,
+    statusBar: () => status.current(),
+    summary: () => live.summary(),
+    counters: () => ({ ...live.counters, statusUpdates }),
+    warnings: () => live.warnings(),
+    logEntries: () => log.entries(),
+    onDidUpdate: updated.event,
+    refresh: () => live.refresh(),
+  };
+}
+
+export function deactivate(): void {
+  // everything is disposed through context.subscriptions
+}
