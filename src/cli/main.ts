@@ -123,12 +123,17 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(fs), (events) => ledger.addAll(events), { onWarning: (w) => scanWarnings.push(w) });
   await scanner.scanAll();
+  const noLogs = scanner.trackedFiles === 0;
   const report = buildReport(ledger.allRecords(), {
     ...(args.since ? { since: args.since } : {}),
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
   }, args.by);
   const warnings = scanWarnings.map(formatWarning);
+  if (noLogs) {
+    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
+    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions`);
+  }
   const unpriced = unpricedModels(ledger.allRecords());
   if (unpriced.length > 0) {
     warnings.push(`unpriced (no price for the model, not counted as $0): ${unpriced.map(([m, n]) => `${m} × ${n}`).join(', ')}`);
@@ -144,11 +149,17 @@ export function formatWarning(w: ScanWarning): string {
 const NUM = new Intl.NumberFormat('en-US');
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
+/** A cost that leaves out unpriced requests is a lower bound ("+"); with no priced request there is no figure ("—"). */
+function costCell(t: ReportTotals): string {
+  if (t.requests > 0 && t.unpricedRequests === t.requests) return '—';
+  return USD.format(t.costUSD) + (t.unpricedRequests > 0 ? '+' : '');
+}
+
 export function formatTable(report: Report, by: GroupBy | undefined, warnings: readonly string[]): string {
   const head = [by ?? '', 'requests', 'input', 'output', 'cache write', 'cache read', 'cost (est.)', 'unpriced'];
   const row = (key: string, t: ReportTotals) => [
     key, NUM.format(t.requests), NUM.format(t.inputTokens), NUM.format(t.outputTokens), NUM.format(t.cacheCreationTokens),
-    NUM.format(t.cacheReadTokens), USD.format(t.costUSD), t.unpricedRequests ? NUM.format(t.unpricedRequests) : '',
+    NUM.format(t.cacheReadTokens), costCell(t), t.unpricedRequests ? NUM.format(t.unpricedRequests) : '',
   ];
   const rows = by ? report.groups.map((g) => row(g.key, g)) : [];
   rows.push(row('total', report.totals));
@@ -160,6 +171,7 @@ export function formatTable(report: Report, by: GroupBy | undefined, warnings: r
     if (i === rows.length - 1 && by) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
     lines.push(fmt(r));
   });
+  if (report.totals.unpricedRequests > 0) lines.push('cost: estimated at list prices; "+" leaves out unpriced requests, "—" has none priced');
   for (const w of warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

@@ -2,25 +2,28 @@
  * The records every source produces and every view consumes.
  * Pure types + zod schemas: no I/O, no `vscode`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export const AGENT_IDS = ['claude-code', 'codex', 'gemini-cli', 'opencode', 'cline', 'roo-code', 'kilo-code', 'aider'] as const;
 export const AgentIdSchema = z.enum(AGENT_IDS);
 export type AgentId = z.infer<typeof AgentIdSchema>;
 
 /** Token counts of one model request, normalised across agents. */
+/** A non-negative integer token count. */
+const count = () => z.number().check(z.int(), z.nonnegative());
+
 export const TokenCountsSchema = z.object({
   /** Uncached input tokens (cache reads and writes excluded). */
-  input: z.number().int().nonnegative(),
+  input: count(),
   /** Output tokens including reasoning/thinking tokens (what is billed as output). */
-  output: z.number().int().nonnegative(),
+  output: count(),
   /** Cache writes billed at the 5-minute rate. */
-  cacheWrite5m: z.number().int().nonnegative(),
+  cacheWrite5m: count(),
   /** Cache writes billed at the 1-hour rate. */
-  cacheWrite1h: z.number().int().nonnegative(),
-  cacheRead: z.number().int().nonnegative(),
+  cacheWrite1h: count(),
+  cacheRead: count(),
   /** Reasoning tokens, a subset of `output` (informational; already billed as output). */
-  reasoning: z.number().int().nonnegative(),
+  reasoning: count(),
 });
 export type TokenCounts = z.infer<typeof TokenCountsSchema>;
 
@@ -35,26 +38,26 @@ export const ZERO_TOKENS: Readonly<TokenCounts> = Object.freeze({
  */
 export const UsageEventSchema = z.object({
   agent: AgentIdSchema,
-  key: z.string().min(1),
+  key: z.string().check(z.minLength(1)),
   sessionId: z.string(),
   /** Set when the session is a child of another session (agents that give children their own session id). */
-  parentSessionId: z.string().optional(),
+  parentSessionId: z.optional(z.string()),
   /** Subagent id when the request was made by a subagent inside `sessionId` (Claude Code `agentId`). */
-  subagentId: z.string().optional(),
+  subagentId: z.optional(z.string()),
   /** Working folder of the session as logged (absolute path), '' when unknown. */
   project: z.string(),
-  branch: z.string().optional(),
+  branch: z.optional(z.string()),
   /** Model id exactly as logged; null when the log does not say. */
-  model: z.string().nullable(),
+  model: z.nullable(z.string()),
   /** Epoch milliseconds. */
   timestamp: z.number(),
   tokens: TokenCountsSchema,
   /** Cost the agent itself logged for this request, if any. */
-  loggedCostUSD: z.number().optional(),
+  loggedCostUSD: z.optional(z.number()),
   /** The log file this copy was read from. */
   file: z.string(),
   /** True for subagent/sidechain copies: on a tie, the main session's copy is the one attributed. */
-  sidechain: z.boolean().optional(),
+  sidechain: z.optional(z.boolean()),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 

@@ -46,3 +46,8 @@ export function folderName(p: string): string {
   const parts = p.split(/[\\/]/).filter(Boolean);
   return parts[parts.length - 1] ?? p;
 }
+
+/** "1 request", "3 requests" */
+export function plural(n: number, word: string, locale?: string): string {
+  return `${n.toLocaleString(locale)} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -80,9 +80,9 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
 
 function sessionLine(a: SessionSummary, now: number, usd: (n: number) => string): string {
   const models = [...a.info.models.keys()].map(md).join(', ');
-  const duration = formatDuration(a.totals.lastTimestamp - a.totals.firstTimestamp);
+  const span = a.totals.lastTimestamp - a.totals.firstTimestamp;
   const ago = now - a.totals.lastTimestamp;
-  return `${a.info.agent} · ${md(folderName(a.info.project) || a.info.sessionId)} · ${models} · ${duration} — **${usd(a.totals.costNanos)}**${a.totals.unpricedRequests ? '+' : ''}${ago > 60_000 ? ` (last ${formatDuration(ago)} ago)` : ''}`;
+  return `${a.info.agent} · ${md(folderName(a.info.project) || a.info.sessionId)} · ${models}${span > 0 ? ` · ${formatDuration(span)}` : ''} — **${usd(a.totals.costNanos)}**${a.totals.unpricedRequests ? '+' : ''}${ago > 60_000 ? ` (last request ${formatDuration(ago)} ago)` : ''}`;
 }
 
 function tokenSum(t: Totals): number {

@@ -4,23 +4,18 @@
  * fires `onDidChange` with the new snapshot when the user edits them.
  */
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { AgentIdSchema, type AgentId } from '../core/events';
 import type { PriceOverrides } from '../core/pricing';
 
 export const PERIODS = ['today', 'session', 'week', 'month'] as const;
 export type Period = (typeof PERIODS)[number];
 
-const RateSchema = z.number().finite().nonnegative();
-const RatesSchema = z.object({
-  input: RateSchema.optional(),
-  output: RateSchema.optional(),
-  cacheWrite5m: RateSchema.optional(),
-  cacheWrite1h: RateSchema.optional(),
-  cacheRead: RateSchema.optional(),
-});
-const OverrideSchema = RatesSchema.extend({
-  longContext: RatesSchema.extend({ thresholdTokens: z.number().int().positive() }).optional(),
+const Rate = z.optional(z.number().check(z.nonnegative()));
+const RATES = { input: Rate, output: Rate, cacheWrite5m: Rate, cacheWrite1h: Rate, cacheRead: Rate };
+const OverrideSchema = z.object({
+  ...RATES,
+  longContext: z.optional(z.object({ ...RATES, thresholdTokens: z.number().check(z.int(), z.positive()) })),
 });
 
 /** Each setting's schema and default (defaults mirror package.json). */
@@ -28,9 +23,9 @@ const SETTINGS = {
   'statusBar.period': { schema: z.enum(PERIODS), default: 'today' as Period },
   'statusBar.showBurnRate': { schema: z.boolean(), default: true },
   'sources.enabled': { schema: z.array(AgentIdSchema), default: ['claude-code', 'codex'] as AgentId[] },
-  'sources.claudeCode.paths': { schema: z.array(z.string().min(1)), default: [] as string[] },
+  'sources.claudeCode.paths': { schema: z.array(z.string().check(z.minLength(1))), default: [] as string[] },
   'sources.codex.home': { schema: z.string(), default: '' },
-  'sources.rescanSeconds': { schema: z.number().int().min(10).max(3600), default: 60 },
+  'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
 } as const;
 
@@ -61,7 +56,7 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     if (raw === undefined) return spec.default;
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) return parsed.data as (typeof SETTINGS)[K]['default'];
-    problems.push({ setting: `${SECTION}.${key}`, message: parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ') });
+    problems.push({ setting: `${SECTION}.${key}`, message: parsed.error.issues.map(describeIssue).join('; ') });
     return spec.default;
   };
   return {
@@ -73,6 +68,21 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     rescanSeconds: get('sources.rescanSeconds'),
     priceOverrides: get('pricing.overrides'),
   };
+}
+
+const TYPE_WORDS: Record<string, string> = { array: 'a list', int: 'a whole number', object: 'an object', boolean: 'true or false' };
+
+/** zod/mini carries no message texts (they would weigh 400 KB): word the common issues here. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  switch (issue.code) {
+    case 'invalid_value': return `${where}must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_type': return `${where}must be ${TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`}`;
+    case 'too_small': return `${where}must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    case 'too_big': return `${where}must be at most ${String(issue.maximum)}`;
+    case 'not_multiple_of': return `${where}must be a whole number`;
+    default: return `${where}is not valid (${issue.code})`;
+  }
 }
 
 /** Watches the settings; `onDidChange` gets the new snapshot and what changed. */

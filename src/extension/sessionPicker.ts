@@ -3,7 +3,7 @@
  * first) with their cost, agent, models and duration; picking one opens its log.
  */
 import * as vscode from 'vscode';
-import { folderName, formatDuration, formatTokens, formatUSD } from '../core/format';
+import { folderName, formatDuration, formatTokens, formatUSD, plural } from '../core/format';
 import type { Ledger } from '../core/ledger';
 import { ACTIVE_WINDOW_MS } from '../core/summary';
 
@@ -28,7 +28,7 @@ export function sessionPicks(ledger: Ledger, now: number, locale?: string): Sess
     return {
       label: `${active ? '$(pulse) ' : ''}${folderName(info!.project) || id}`,
       description: `${cost} · ${info!.agent} · ${models}`,
-      detail: `${started} · ${formatDuration(totals.lastTimestamp - totals.firstTimestamp)} · ${totals.requests} requests · ${formatTokens(tokens)} tokens${totals.unpricedRequests ? ` · ${totals.unpricedRequests} unpriced` : ''}${info!.branch ? ` · ${info!.branch}` : ''} · ${id}`,
+      detail: `${started}${totals.lastTimestamp > totals.firstTimestamp ? ` · ${formatDuration(totals.lastTimestamp - totals.firstTimestamp)}` : ''} · ${plural(totals.requests, 'request', locale)} · ${formatTokens(tokens)} tokens${totals.unpricedRequests ? ` · ${totals.unpricedRequests} unpriced` : ''}${info!.branch ? ` · ${info!.branch}` : ''} · ${id}`,
       file: info!.file,
     };
   });

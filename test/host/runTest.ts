@@ -4,6 +4,7 @@
  * offline harness in ../shared/vscode-offline stands in for the VS Code executable;
  * elsewhere `runTests` downloads VS Code as usual.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,11 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '../../..');
   const offline = path.resolve(root, '../shared/vscode-offline/bin/code');
   const vscodeExecutablePath = process.env['VSCODE_EXECUTABLE_PATH'] || (fs.existsSync(offline) ? offline : undefined);
+  if (vscodeExecutablePath === offline) {
+    // Idempotent: installs code-server, Node 24 and Chromium on a new machine, instant afterwards.
+    const setup = spawnSync('bash', [path.resolve(root, '../shared/vscode-offline/setup.sh')], { stdio: 'inherit' });
+    if (setup.status !== 0) throw new Error(`vscode-offline setup failed (exit ${setup.status})`);
+  }
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-host-'));
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-ws-'));
   writeHostFixture(home, Date.now());

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { md } from '../../../src/core/statusView';
 import type { AgentSpendApi } from '../../../src/extension/extension';
 import { claudeLine, CLAUDE_SESSION_ID } from '../fixtures';
 
@@ -103,6 +104,16 @@ describe('Agent Spend in the extension host', function () {
     assert.match(await waitForStatus((t) => t.includes('session')), /\$0\.90 session/);
     await setSetting('statusBar.period', 'today');
     await waitForStatus((t) => t.includes('today'));
+  });
+
+  it('names an invalid setting in the log and the tooltip, and keeps working with the default', async () => {
+    await setSetting('statusBar.period', 'yesterday');
+    const problem = md('agentSpend.statusBar.period: must be one of "today", "session", "week", "month" (using the default)');
+    await waitForStatus(() => api.statusBar().tooltip.includes(problem));
+    assert.match(api.statusBar().text, /today/);
+    assert.ok(api.logEntries().some((e) => e.startsWith('[warn] setting agentSpend.statusBar.period: must be one of')), api.logEntries().join('\n'));
+    await setSetting('statusBar.period', undefined);
+    await waitForStatus(() => !api.statusBar().tooltip.includes(problem));
   });
 
   it('reports a malformed line once in the log and keeps counting', async () => {

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// UI checks in the real VS Code workbench (../shared/vscode-offline): the status bar text and
+// tooltip in a dark and a light theme, the click-through session list, and the packaged VSIX
+// installed as a user would. Screenshots go to docs/screenshots/ (committed, used in the README).
+//   node test/ui/check.mjs [--vsix agent-spend.vsix] [--no-screenshots]
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
+const { startWorkbench, waitForStatusBarItem, statusBarTexts } = await import(harnessPath);
+const { writeHostFixture } = createRequire(import.meta.url)(path.join(root, 'out/test/host/fixtures.js'));
+
+const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const vsix = arg('--vsix');
+const shots = !process.argv.includes('--no-screenshots');
+const shotDir = path.join(root, 'docs', 'screenshots');
+fs.mkdirSync(shotDir, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+const ITEM = '[id="agent-spend.agent-spend.agentSpend.spend"]';
+
+async function session({ theme, label, vsixFile }) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-ui-'));
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-ui-ws-'));
+  writeHostFixture(home, Date.now());
+  const wb = await startWorkbench({
+    ...(vsixFile ? { vsix: [vsixFile] } : { extension: root }),
+    workspace,
+    env: { HOME: home, USERPROFILE: home, CLAUDE_CONFIG_DIR: '', CODEX_HOME: '' },
+    settings: { 'workbench.colorTheme': theme },
+  });
+  try {
+    const { page } = wb;
+    await check(`${label}: status bar shows today's spend`, async () => {
+      const text = await waitForStatusBarItem(page, /\$1\.15 today/, { timeout: 60000 });
+      assert.match(text, /\$1\.15 today · \$0\.1[12]\/min/);
+      const item = page.locator(ITEM);
+      assert.equal(await item.count(), 1, `status items: ${JSON.stringify(await statusBarTexts(page))}`);
+      const aria = await item.locator('a').first().getAttribute('aria-label');
+      assert.match(aria ?? '', /Agent Spend: \$1\.15 estimated today/);
+    });
+    if (vsixFile) return;
+    await check(`${label}: tooltip lists periods and active sessions`, async () => {
+      await page.locator(ITEM).hover();
+      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Agent Spend' }).first();
+      await hover.waitFor({ timeout: 10000 });
+      const text = await hover.innerText();
+      assert.match(text, /Today\s+\$1\.15\s+2/);
+      assert.match(text, /Active now \(2\)/);
+      assert.match(text, /Open breakdown/);
+      if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-tooltip-${label}.png`), clip: { x: 700, y: 380, width: 700, height: 520 } });
+    });
+    await check(`${label}: a click opens the session list with costs`, async () => {
+      await page.mouse.move(200, 200);
+      await page.keyboard.press('Escape');
+      await page.locator(ITEM).click();
+      const rows = page.locator('.quick-input-list .monaco-list-row');
+      await rows.first().waitFor({ timeout: 10000 });
+      const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
+      assert.equal(labels.length, 2, JSON.stringify(labels));
+      assert.ok(labels.some((l) => l.includes('host-demo') && l.includes('$0.60')), JSON.stringify(labels));
+      assert.ok(labels.some((l) => l.includes('codex-demo') && l.includes('$0.55')), JSON.stringify(labels));
+      if (shots) await page.screenshot({ path: path.join(shotDir, `session-list-${label}.png`), clip: { x: 250, y: 0, width: 900, height: 300 } });
+      await page.keyboard.press('Escape');
+    });
+  } finally {
+    await wb.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+await session({ theme: 'Default Dark Modern', label: 'dark' });
+await session({ theme: 'Default Light Modern', label: 'light' });
+if (vsix) {
+  const file = path.resolve(vsix);
+  await check('VSIX exists', () => assert.ok(fs.existsSync(file), file));
+  if (fs.existsSync(file)) await session({ theme: 'Default Dark Modern', label: 'vsix', vsixFile: file });
+}
+console.log(`ui: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,107 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { UsageEvent } from '../../src/core/events';
+import { formatDuration, formatTokens, formatUSD, plural } from '../../src/core/format';
+import { Ledger } from '../../src/core/ledger';
+import { Pricer } from '../../src/core/pricing';
+import { buildStatusView, md } from '../../src/core/statusView';
+import { summarize, weekStartKey } from '../../src/core/summary';
+import { DirWatcher, foldersToWatch } from '../../src/sources/dirWatcher';
+import { tempDir, tokens } from './helpers';
+
+const NOW = new Date(2026, 2, 18, 15, 0, 0).getTime(); // Wednesday 18 March 2026, 15:00 local
+
+function ev(p: Partial<UsageEvent> & { key: string; timestamp: number }): UsageEvent {
+  return { agent: 'claude-code', sessionId: 's1', project: '/w/app', model: 'claude-sonnet-4-5', tokens: tokens({ input: 100_000 }), file: '/f', ...p };
+}
+
+describe('summary and status bar view', () => {
+  it('sums today, this week (Monday start) and this month in local time', () => {
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'today', timestamp: NOW - 60_000 })); // $0.30
+    l.add(ev({ key: 'monday', timestamp: new Date(2026, 2, 16, 9).getTime() })); // $0.30
+    l.add(ev({ key: 'march1', timestamp: new Date(2026, 2, 1, 9).getTime() })); // $0.30
+    l.add(ev({ key: 'feb', timestamp: new Date(2026, 1, 27, 9).getTime() })); // $0.30
+    const s = summarize(l, NOW);
+    assert.equal(s.today.costNanos, 0.3e9);
+    assert.equal(s.week.costNanos, 0.6e9);
+    assert.equal(s.month.costNanos, 0.9e9);
+    assert.equal(s.all.costNanos, 1.2e9);
+    assert.equal(weekStartKey(NOW, 1), '2026-03-16');
+    assert.equal(weekStartKey(NOW, 0), '2026-03-15');
+  });
+
+  it('shows the burn rate only while a session is active, and marks unpriced figures with +', () => {
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'a', timestamp: NOW - 2 * 60_000 })); // $0.30 in the last 10 min → $0.03/min
+    l.add(ev({ key: 'b', timestamp: NOW - 60_000, model: 'mystery-1', sessionId: 's2', agent: 'codex' }));
+    const active = buildStatusView(summarize(l, NOW), { period: 'today', showBurnRate: true, problems: 0, configProblems: [], locale: 'en-US' });
+    assert.equal(active.text, '$(pulse) $0.30+ today · $0.03/min');
+    assert.match(active.accessibilityLabel, /\$0\.30 plus unpriced requests estimated today, burning \$0\.03 per minute, 2 agent sessions active/);
+    assert.match(active.tooltip, /1 unpriced request this month, not in the totals \(no price for mystery\\-1\)/);
+    const later = buildStatusView(summarize(l, NOW + 3_600_000), { period: 'today', showBurnRate: true, problems: 2, configProblems: [], locale: 'en-US' });
+    assert.equal(later.text, '$(graph-line) $0.30+ today');
+    assert.match(later.tooltip, /2 log problems/);
+    const noBurn = buildStatusView(summarize(l, NOW), { period: 'month', showBurnRate: false, problems: 0, configProblems: [], locale: 'en-US' });
+    assert.equal(noBurn.text, '$(pulse) $0.30+ this month');
+  });
+
+  it("'session' follows the most recently active session", () => {
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'a', timestamp: NOW - 3_600_000, sessionId: 'old' }));
+    l.add(ev({ key: 'b', timestamp: NOW - 3_500_000, sessionId: 'new', tokens: tokens({ output: 100_000 }) })); // 100k × $15/M = $1.50
+    const v = buildStatusView(summarize(l, NOW), { period: 'session', showBurnRate: true, problems: 0, configProblems: [], locale: 'en-US' });
+    assert.equal(v.text, '$(graph-line) $1.50 session');
+    assert.match(v.tooltip, /Last session:\*\* claude-code · app · claude\\-sonnet\\-4\\-5/);
+  });
+
+  it('escapes log-derived text in the markdown tooltip', () => {
+    assert.equal(md('[x](command:evil) $(alert) <img>'), '\\[x\\]\\(command:evil\\) \\$\\(alert\\) \\<img\\>');
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'a', timestamp: NOW - 1000, project: '/w/[pwn](command:workbench.action.quit)' }));
+    const v = buildStatusView(summarize(l, NOW), { period: 'today', showBurnRate: true, problems: 0, configProblems: [], locale: 'en-US' });
+    assert.ok(!v.tooltip.includes('](command:workbench.action.quit)'), v.tooltip);
+  });
+
+  it('formats money, tokens and durations', () => {
+    assert.equal(formatUSD(1_234_560_000_000, 'en-US'), '$1,234.56');
+    assert.equal(formatUSD(1_000_000, 'en-US'), '<$0.01');
+    assert.equal(formatUSD(0, 'en-US'), '$0.00');
+    assert.equal(formatTokens(1_234_567), '1.23M');
+    assert.equal(formatTokens(350_000), '350k');
+    assert.equal(formatDuration(3 * 3_600_000 + 12 * 60_000), '3h 12m');
+    assert.equal(plural(1, 'request'), '1 request');
+    assert.equal(plural(2, 'request'), '2 requests');
+  });
+});
+
+describe('folder watcher', () => {
+  it('watches every folder from a log up to its root', () => {
+    const dirs = foldersToWatch([
+      { path: '/r/projects/-a/s.jsonl', root: '/r/projects' },
+      { path: '/r/projects/-a/s/subagents/agent-1.jsonl', root: '/r/projects' },
+    ], ['/r/projects', '/c/sessions']);
+    assert.deepEqual([...dirs].sort(), ['/c/sessions', '/r/projects', '/r/projects/-a', '/r/projects/-a/s', '/r/projects/-a/s/subagents']);
+  });
+
+  it('reports appends and new files with their full path, and stops watching removed folders', async () => {
+    const dir = tempDir();
+    try {
+      const seen: string[] = [];
+      const w = new DirWatcher({ onPath: (p, e) => seen.push(`${e}:${path.basename(p)}`), onError: (d, e) => seen.push(`error:${d}:${String(e)}`) });
+      w.update([dir, path.join(dir, 'missing')]);
+      assert.equal(w.size, 1);
+      assert.ok(seen.some((s) => s.startsWith('error:')), 'a missing folder is reported');
+      fs.writeFileSync(path.join(dir, 'new.jsonl'), 'x');
+      fs.appendFileSync(path.join(dir, 'new.jsonl'), 'y');
+      for (let i = 0; i < 50 && !seen.some((s) => s.endsWith(':new.jsonl')); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(seen.some((s) => s.endsWith(':new.jsonl')), seen.join(','));
+      w.update([]);
+      assert.equal(w.size, 0);
+      w.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
