@@ -56,6 +56,15 @@ export class ClaudeCodeSource implements Source {
 }
 
 /** Subagent files are named agent-<id>.jsonl; their records carry the parent's sessionId. */
+/**
+ * The content blocks (thinking, text, tool inputs) are most of an assistant line and none
+ * of its usage. The API writes `content` before `stop_reason` in the message, so cutting
+ * from the first `"content":[` to the last `,"stop_reason":` leaves the record without its
+ * content; anything that does not parse to an assistant message with usage falls back to a
+ * full parse.
+ */
+const CONTENT_KEY = Buffer.from('"content":[');
+const STOP_KEY = Buffer.from(',"stop_reason":');
 const AGENT_FILE = /^agent-(.+)\.jsonl$/;
 
 class ClaudeCodeParser implements LineParser {
@@ -71,8 +80,30 @@ class ClaudeCodeParser implements LineParser {
     this.folderProject = i >= 0 && parts[i + 1] ? parts[i + 1]! : '';
   }
 
+  parseBytes(buf: Buffer, start: number, end: number): UsageEvent[] {
+    const contentAt = buf.indexOf(CONTENT_KEY, start);
+    if (contentAt >= 0 && contentAt < end) {
+      const stopAt = buf.lastIndexOf(STOP_KEY, end - STOP_KEY.length);
+      if (stopAt > contentAt) {
+        let skeleton: unknown;
+        try {
+          skeleton = JSON.parse(`${buf.toString('utf8', start, contentAt)}"content":[]${buf.toString('utf8', stopAt, end)}`);
+        } catch {
+          skeleton = undefined;
+        }
+        if (isObject(skeleton) && skeleton['type'] === 'assistant' && isObject(skeleton['message']) && isObject(skeleton['message']['usage'])) {
+          return this.parseRecord(skeleton);
+        }
+      }
+    }
+    return this.parseLine(buf.toString('utf8', start, end));
+  }
+
   parseLine(line: string): UsageEvent[] {
-    const record = JSON.parse(line) as unknown;
+    return this.parseRecord(JSON.parse(line) as unknown);
+  }
+
+  private parseRecord(record: unknown): UsageEvent[] {
     if (!isObject(record)) return [];
     const ts = parseTime(record['timestamp']);
     if (ts !== undefined) this.lastTimestamp = ts;

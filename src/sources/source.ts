@@ -25,6 +25,12 @@ export interface SourceFs {
 export interface LineParser {
   /** One complete line, without its newline. Returns the usage events it carries (often none). Throws on malformed input. */
   parseLine(line: string): UsageEvent[];
+  /**
+   * Optional fast path over the raw bytes of one line (`buf[start, end)`, no newline):
+   * lets a parser skip decoding parts it does not need (e.g. Claude Code's content blocks).
+   * Must give the same result as `parseLine` on the decoded line.
+   */
+  parseBytes?(buf: Buffer, start: number, end: number): UsageEvent[];
 }
 
 export interface DiscoveredFile {

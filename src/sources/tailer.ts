@@ -92,10 +92,13 @@ export class Tailer {
     out: ReadResult,
   ): Promise<void> {
     const chunk = Buffer.allocUnsafe(this.chunkBytes);
-    // Pieces of a line that spans chunks; joined once, when its newline arrives (no quadratic copying).
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let skipping = false; // inside an oversized line: drop bytes up to its newline
+    const overlap = Math.max(0, ...needles.map((n) => n.length)) - 1;
+    // A line that spans chunks is not copied: we remember where it starts and whether a
+    // needle occurs in it, and re-read it in one piece only if it does (most long lines
+    // are tool output without usage).
+    let lineStart = -1; // file offset of the line continued from earlier chunks, or -1
+    let lineHasNeedle = false;
+    let tail = Buffer.alloc(0); // last bytes of the previous part, for needles across chunk edges
     let pos = start;
     let consumed = start; // file offset just past the last complete line
     while (pos < end) {
@@ -106,40 +109,52 @@ export class Tailer {
       pos += bytesRead;
       const data = chunk.subarray(0, bytesRead);
       const firstNl = data.indexOf(NEWLINE);
-      if (firstNl < 0) {
-        if (skipping) continue;
-        pendingBytes += data.length;
-        if (pendingBytes > this.maxLineBytes) {
-          out.oversizedLines++;
-          skipping = true;
-          pending = [];
-          pendingBytes = 0;
-        } else {
-          pending.push(Buffer.from(data)); // `chunk` is reused: copy
+      const headEnd = firstNl < 0 ? data.length : firstNl;
+      let bodyStart = 0; // where this chunk's own complete lines begin
+      if (lineStart >= 0 || firstNl < 0) {
+        if (lineStart < 0) lineStart = chunkStart;
+        if (!lineHasNeedle) lineHasNeedle = containsNeedle(tail, data.subarray(0, headEnd), needles);
+        if (firstNl < 0) {
+          tail = Buffer.from(data.subarray(Math.max(0, data.length - overlap)));
+          continue;
         }
-        continue;
-      }
-      let bodyStart = 0;
-      if (skipping) {
-        skipping = false; // bytes up to firstNl end the oversized line: dropped
-        bodyStart = firstNl + 1;
-      } else if (pending.length > 0) {
-        // Complete the line that began in earlier chunks, then go on with the rest of this one.
-        pending.push(data.subarray(0, firstNl + 1));
-        this.processChunk(Buffer.concat(pending), needles, parser, out);
+        const lineEnd = chunkStart + firstNl;
+        if (lineHasNeedle) await this.rereadLine(handle, lineStart, lineEnd, needles, parser, out);
+        lineStart = -1;
+        lineHasNeedle = false;
+        tail = Buffer.alloc(0);
         bodyStart = firstNl + 1;
       }
-      pending = [];
-      pendingBytes = 0;
       const lastNl = data.lastIndexOf(NEWLINE);
       if (lastNl + 1 > bodyStart) this.processChunk(data.subarray(bodyStart, lastNl + 1), needles, parser, out);
       consumed = chunkStart + lastNl + 1;
       if (lastNl + 1 < data.length) {
-        pending = [Buffer.from(data.subarray(lastNl + 1))];
-        pendingBytes = data.length - lastNl - 1;
+        lineStart = consumed;
+        const rest = data.subarray(lastNl + 1);
+        lineHasNeedle = containsNeedle(Buffer.alloc(0), rest, needles);
+        tail = Buffer.from(rest.subarray(Math.max(0, rest.length - overlap)));
       }
     }
     out.cursor.offset = consumed;
+  }
+
+  /** Reads one long line [from, to) in one piece and parses it, unless it is over the size limit. */
+  private async rereadLine(
+    handle: import('node:fs/promises').FileHandle,
+    from: number,
+    to: number,
+    needles: readonly Buffer[],
+    parser: LineParser,
+    out: ReadResult,
+  ): Promise<void> {
+    if (to - from > this.maxLineBytes) {
+      out.oversizedLines++;
+      return;
+    }
+    const line = Buffer.allocUnsafe(to - from + 1);
+    const { bytesRead } = await handle.read(line, 0, to - from, from);
+    line[bytesRead] = NEWLINE;
+    this.processChunk(line.subarray(0, bytesRead + 1), needles, parser, out);
   }
 
   /** Parses the lines of `data` (which ends at a line boundary) that contain a needle. */
@@ -151,9 +166,10 @@ export class Tailer {
       }
       let endNoCr = lineEnd;
       if (endNoCr > lineStart && data[endNoCr - 1] === 0x0d) endNoCr--;
-      const text = data.toString('utf8', lineStart, endNoCr);
       try {
-        const events = parser.parseLine(text);
+        const events = parser.parseBytes
+          ? parser.parseBytes(data, lineStart, endNoCr)
+          : parser.parseLine(data.toString('utf8', lineStart, endNoCr));
         for (const e of events) out.events.push(e);
       } catch (err) {
         out.malformedLines++;
@@ -183,6 +199,15 @@ export function candidateLines(data: Buffer, needles: readonly Buffer[]): Array<
     return lines.filter((l, i) => i === 0 || l[0] !== lines[i - 1]![0]);
   }
   return lines;
+}
+
+/** Whether a needle occurs in `data`, or straddles the edge between `tail` (end of the previous part) and `data`. */
+function containsNeedle(tail: Buffer, data: Buffer, needles: readonly Buffer[]): boolean {
+  for (const n of needles) {
+    if (data.indexOf(n) >= 0) return true;
+    if (tail.length > 0 && Buffer.concat([tail, data.subarray(0, n.length - 1)]).indexOf(n) >= 0) return true;
+  }
+  return false;
 }
 
 async function readHead(handle: import('node:fs/promises').FileHandle, n: number): Promise<string> {

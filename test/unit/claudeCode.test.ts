@@ -184,6 +184,37 @@ describe('Claude Code source', () => {
   });
 
   describe('real logs (../shared/real-logs/claude-code)', () => {
+    it('the byte-level fast path gives exactly what a full parse gives, on every real line', async () => {
+      const files = (await new ClaudeCodeSource({ env: { CLAUDE_CONFIG_DIR: path.join(REAL_LOGS, 'claude-code') }, home: '/none', platform: 'linux' }, fsp).discover()).files;
+      assert.ok(files.length > 50);
+      let usageLines = 0;
+      for (const { path: file } of files) {
+        const buf = fs.readFileSync(file);
+        const fast = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser(file);
+        const slow = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser(file);
+        let start = 0;
+        while (start < buf.length) {
+          let end = buf.indexOf(10, start);
+          if (end < 0) end = buf.length;
+          if (buf.subarray(start, end).includes('"usage"')) {
+            usageLines++;
+            assert.deepEqual(fast.parseBytes!(buf, start, end), slow.parseLine(buf.toString('utf8', start, end)), `${file} at byte ${start}`);
+          }
+          start = end + 1;
+        }
+      }
+      assert.ok(usageLines > 3000, `${usageLines} usage lines`);
+    });
+
+    it('the fast path falls back to a full parse when the cut does not fit the record', () => {
+      const p = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser('/x/projects/-p/s.jsonl');
+      // a "content":[ before the message (in another object) and no stop_reason in the message
+      const line = JSON.stringify({ type: 'assistant', extra: { content: [1, 2] }, message: { id: 'm', model: 'claude-sonnet-4-5', content: [{ type: 'tool_use', input: { stop_reason: 'x' } }], usage: { input_tokens: 1, output_tokens: 2 } }, requestId: 'r', sessionId: 's', timestamp: T0 });
+      const buf = Buffer.from(line);
+      assert.deepEqual(p.parseBytes!(buf, 0, buf.length), p.parseLine(line));
+      assert.equal(p.parseBytes!(buf, 0, buf.length)[0]!.tokens.output, 2);
+    });
+
     it('match an independent count exactly', async function () {
       this.timeout(60000);
       const root = path.join(REAL_LOGS, 'claude-code');

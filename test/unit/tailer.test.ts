@@ -112,7 +112,11 @@ describe('tailer', () => {
   });
 
   it('property: any split of a file into appends yields the same events as reading it whole', async () => {
-    const lineArb = fc.record({ k: fc.string({ minLength: 1, maxLength: 6 }), n: fc.nat(1000), pad: fc.string({ maxLength: 300 }) });
+    // usage lines ({"k":…}) mixed with long lines without the needle, read in tiny chunks
+    const lineArb = fc.oneof(
+      fc.record({ k: fc.string({ minLength: 1, maxLength: 6 }), n: fc.nat(1000), pad: fc.string({ maxLength: 300 }) }),
+      fc.record({ noise: fc.string({ maxLength: 500 }).filter((s) => !s.includes('k')) }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(lineArb, { minLength: 1, maxLength: 25 }), fc.array(fc.nat(), { maxLength: 8 }), fc.integer({ min: 7, max: 200 }),
         async (records, cutSeeds, chunkBytes) => {
@@ -137,9 +141,9 @@ describe('tailer', () => {
             for (const e of r.events) got.push(`${e.key}=${e.tokens.output}`);
           }
           assert.deepEqual(got, expected);
-          assert.equal(expected.length, records.length);
+          assert.equal(expected.length, records.filter((r) => 'k' in r).length);
         }),
-      { numRuns: 60 },
+      { numRuns: Number(process.env.FC_RUNS ?? 60) },
     );
   });
 });
