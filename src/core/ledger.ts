@@ -157,6 +157,8 @@ export class Ledger {
   /** Estimated cost per minute (epoch minute → nano-USD), for burn rates. */
   private readonly costPerMinute = new Map<number, number>();
   private readonly sessionInfo = new Map<string, SessionInfo>();
+  /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
+  private readonly strings = new Map<string, string>();
 
   constructor(private pricer: PriceRequest, private readonly dayKey: (ts: number) => string = localDayKey) {
     this.agg = new Aggregator(GROUP_BYS, dayKey);
@@ -251,6 +253,13 @@ export class Ledger {
     }
   }
 
+  private intern(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    this.strings.set(s, s);
+    return s;
+  }
+
   private applySession(r: RequestRecord, sign: 1 | -1): void {
     let info = this.sessionInfo.get(r.sessionId);
     if (!info) {
@@ -276,17 +285,17 @@ export class Ledger {
     const rec: RequestRecord = {
       key: attr.key,
       agent: attr.agent,
-      sessionId: attr.sessionId,
-      project: attr.project,
-      model,
+      sessionId: this.intern(attr.sessionId),
+      project: this.intern(attr.project),
+      model: model === null ? null : this.intern(model),
       timestamp: attr.timestamp,
       tokens: usage.tokens,
       costNanos: this.pricer.priceNanos(model, usage.tokens),
-      file: attr.file,
+      file: this.intern(attr.file),
     };
-    if (attr.parentSessionId !== undefined) rec.parentSessionId = attr.parentSessionId;
-    if (attr.subagentId !== undefined) rec.subagentId = attr.subagentId;
-    if (attr.branch !== undefined) rec.branch = attr.branch;
+    if (attr.parentSessionId !== undefined) rec.parentSessionId = this.intern(attr.parentSessionId);
+    if (attr.subagentId !== undefined) rec.subagentId = this.intern(attr.subagentId);
+    if (attr.branch !== undefined) rec.branch = this.intern(attr.branch);
     if (attr.sidechain) rec.sidechain = true;
     const logged = usage.loggedCostUSD ?? attr.loggedCostUSD;
     if (logged !== undefined) rec.loggedCostUSD = logged;

@@ -16,7 +16,10 @@ export interface ScanStats {
   durationMs: number;
 }
 
-export type WarningKind = 'unreadable-folder' | 'unreadable-file' | 'malformed-lines' | 'oversized-lines';
+export type WarningKind = 'unreadable-folder' | 'unreadable-file' | 'malformed-lines' | 'oversized-lines' | 'malformed-document';
+
+/** Documents above this size are not read (a rewritten-in-place JSON file this large is not a session log). */
+const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
 
 export interface ScanWarning {
   agent: string;
@@ -32,6 +35,9 @@ interface TrackedFile {
   needles: Buffer[];
   cursor?: FileCursor;
   parser?: LineParser;
+  /** Documents: size and mtime of the last reading, and whether it parsed. */
+  docStamp?: string;
+  docFailures?: number;
   /** Serialises reads of one file: a watcher event during a scan waits for it. */
   busy?: Promise<void>;
 }
@@ -128,6 +134,10 @@ export class Scanner {
     let done!: () => void;
     tracked.busy = new Promise<void>((r) => (done = r));
     try {
+      if (tracked.source.isDocument?.(path) && tracked.source.parseDocument) {
+        await this.readDocument(path, tracked, stats);
+        return;
+      }
       const result = await this.tailer.read(
         path,
         tracked.needles,
@@ -152,6 +162,42 @@ export class Scanner {
       tracked.busy = undefined;
       done();
     }
+  }
+
+  /**
+   * Reads a rewritten-in-place document whole when its size or mtime changed. A reading
+   * that does not parse (caught mid-write) keeps what the ledger has and is retried on
+   * the next change; it is reported only if it keeps failing across three changes.
+   */
+  private async readDocument(path: string, tracked: TrackedFile, stats: ScanStats): Promise<void> {
+    const handle = await this.tailer.fs.open(path, 'r');
+    let content: Buffer;
+    try {
+      const st = await handle.stat();
+      const stamp = `${st.size}:${st.mtimeMs}`;
+      if (stamp === tracked.docStamp) return;
+      tracked.docStamp = stamp;
+      if (st.size > MAX_DOCUMENT_BYTES) {
+        this.warn(tracked.source.agent, path, 'oversized-lines', `skipped: ${Math.round(st.size / 1e6)} MB is over the document size limit`);
+        return;
+      }
+      content = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    stats.filesRead++;
+    stats.bytesRead += content.length;
+    let events: UsageEvent[];
+    try {
+      events = tracked.source.parseDocument!(path, content);
+    } catch (err) {
+      tracked.docFailures = (tracked.docFailures ?? 0) + 1;
+      if (tracked.docFailures >= 3) this.warn(tracked.source.agent, path, 'malformed-document', `does not parse: ${errorText(err)}`);
+      return;
+    }
+    tracked.docFailures = 0;
+    stats.events += events.length;
+    if (events.length > 0) this.sink(events);
   }
 
   private warn(agent: string, path: string, kind: WarningKind, message: string, count = 1): void {

@@ -33,6 +33,16 @@ export interface LineParser {
   parseBytes?(buf: Buffer, start: number, end: number): UsageEvent[];
 }
 
+/**
+ * Parses a whole file that the agent rewrites in place (a JSON document such as Cline's
+ * ui_messages.json or Gemini CLI's legacy session .json). Called with the full content
+ * each time the file changes; must return every usage event in it, keyed stably, so the
+ * ledger's dedup makes re-reading harmless. Throws when the content is incomplete or
+ * malformed (e.g. caught mid-write): the scanner keeps what it had and tries again on
+ * the next change.
+ */
+export type DocumentParser = (file: string, content: Buffer) => UsageEvent[];
+
 export interface DiscoveredFile {
   path: string;
   /** Folder to watch for this file's changes. */
@@ -56,6 +66,12 @@ export interface Source {
   readonly needles: readonly string[];
   /** Every log file currently on disk, from every default and configured location. */
   discover(): Promise<DiscoveryResult>;
-  /** A fresh parser for one file. */
+  /** A fresh parser for one append-only (line) file. */
   createParser(file: string): LineParser;
+  /**
+   * For sources with files rewritten in place: which files are documents (read whole on
+   * every change) rather than append-only lines. Absent: every file is read as lines.
+   */
+  isDocument?(file: string): boolean;
+  parseDocument?: DocumentParser;
 }

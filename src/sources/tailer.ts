@@ -46,7 +46,7 @@ export class Tailer {
   private readonly chunkBytes: number;
   private readonly maxLineBytes: number;
 
-  constructor(private readonly fs: SourceFs, opts: TailerOptions = {}) {
+  constructor(readonly fs: SourceFs, opts: TailerOptions = {}) {
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.maxLineBytes = opts.maxLineBytes ?? 64 << 20;
   }
