@@ -13,6 +13,7 @@ import { buildReport, unpricedModels, type Report, type ReportTotals } from '../
 import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
+import { IndexStore } from '../state/indexStore';
 
 const VERSION = '0.1.0';
 
@@ -26,6 +27,8 @@ interface ReportArgs {
   agents?: AgentId[];
   claudeDirs: string[];
   codexHome?: string;
+  /** Folder of a persistent index to resume from and update (opt-in). */
+  indexDir?: string;
 }
 
 const HELP = `agent-spend ${VERSION} — what your AI coding agents spent, from their own logs
@@ -41,6 +44,8 @@ Options:
   --agent <a,b>          only these agents (${IMPLEMENTED_AGENTS.join(', ')})
   --claude-dir <dir>     read this Claude Code config or projects folder instead of the defaults (repeatable)
   --codex-home <dir>     read this Codex home instead of $CODEX_HOME / ~/.codex
+  --index <dir>          keep a persistent index in <dir>: later runs read only what was
+                         appended, and requests of logs deleted since stay counted
   -h, --help             this help
   -v, --version          the version
 
@@ -78,6 +83,7 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
       }
       case '--claude-dir': args.claudeDirs.push(value()); break;
       case '--codex-home': args.codexHome = value(); break;
+      case '--index': args.indexDir = value(); break;
       default: throw new UsageError(`unknown option "${a}" (see agent-spend --help)`);
     }
   }
@@ -122,14 +128,28 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const ledger = new Ledger(new Pricer());
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(fs), (events) => ledger.addAll(events), { onWarning: (w) => scanWarnings.push(w) });
+  const store = args.indexDir ? new IndexStore(args.indexDir, fs) : undefined;
+  const indexNotes: string[] = [];
+  if (store) {
+    const loaded = await store.load();
+    if (loaded.kind === 'loaded') {
+      ledger.addAll(loaded.snapshot.records);
+      scanner.restoreFiles(loaded.snapshot.files);
+    } else if (loaded.kind === 'unusable') {
+      indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
+    }
+  }
   await scanner.scanAll();
-  const noLogs = scanner.trackedFiles === 0;
+  if (store && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()] }))) {
+    indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
+  }
+  const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   const report = buildReport(ledger.allRecords(), {
     ...(args.since ? { since: args.since } : {}),
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
   }, args.by);
-  const warnings = scanWarnings.map(formatWarning);
+  const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {
     const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
     warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions`);

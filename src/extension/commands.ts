@@ -5,6 +5,7 @@ export const COMMANDS = {
   showPanel: 'agentSpend.showPanel',
   refresh: 'agentSpend.refresh',
   showLog: 'agentSpend.showLog',
+  clearHistory: 'agentSpend.history.clear',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

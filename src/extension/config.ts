@@ -27,6 +27,7 @@ const SETTINGS = {
   'sources.codex.home': { schema: z.string(), default: '' },
   'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
+  'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;
@@ -39,6 +40,8 @@ export interface Config {
   codexHome: string;
   rescanSeconds: number;
   priceOverrides: PriceOverrides;
+  /** Days of history the index keeps; 0 = all. */
+  retentionDays: number;
 }
 
 export interface ConfigProblem {
@@ -67,6 +70,7 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     codexHome: get('sources.codex.home').trim(),
     rescanSeconds: get('sources.rescanSeconds'),
     priceOverrides: get('pricing.overrides'),
+    retentionDays: get('history.retentionDays'),
   };
 }
 

@@ -25,7 +25,7 @@ export interface AgentSpendApi {
   readonly activationMs: number;
   statusBar(): { text: string; tooltip: string; accessibilityLabel: string };
   summary(): SpendSummary;
-  counters(): Readonly<LiveCounters> & { statusUpdates: number };
+  counters(): Readonly<LiveCounters> & { statusUpdates: number; historyOnlyRequests: number };
   warnings(): ScanWarning[];
   logEntries(): readonly string[];
   /** Fires after the status bar was updated. */
@@ -37,10 +37,13 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   const started = performance.now();
   const log = new Log();
   const config = new ConfigWatcher();
-  const live = new LiveSpend(config.current, log);
+  const live = new LiveSpend(config.current, log, context.globalStorageUri.fsPath);
   const status = new SpendStatusItem();
   const updated = new vscode.EventEmitter<void>();
   context.subscriptions.push(log, config, live, status, updated);
+  // Best effort: the index is a cache of what the logs hold (plus history), so a write lost
+  // at shutdown only means reading a few more bytes at the next start.
+  context.subscriptions.push({ dispose: () => void live.flush() });
 
   let statusUpdates = 0;
   const render = () => {
@@ -78,6 +81,14 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
       () => live.refresh(),
     ),
     showLog: () => log.show(),
+    clearHistory: async () => {
+      const answer = await vscode.window.showWarningMessage(
+        'Clear the Agent Spend history? Requests from logs the agents have already deleted are forgotten; logs still on disk are read again.',
+        { modal: true },
+        'Clear History',
+      );
+      if (answer === 'Clear History') await live.clearHistory();
+    },
   }));
 
   live.start();
@@ -91,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     activationMs,
     statusBar: () => status.current(),
     summary: () => live.summary(),
-    counters: () => ({ ...live.counters, statusUpdates }),
+    counters: () => ({ ...live.counters, statusUpdates, historyOnlyRequests: live.historyOnlyRequests() }),
     warnings: () => live.warnings(),
     logEntries: () => log.entries(),
     onDidUpdate: updated.event,

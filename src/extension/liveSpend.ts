@@ -14,6 +14,8 @@ import { DirWatcher, foldersToWatch } from '../sources/dirWatcher';
 import { createSources } from '../sources/registry';
 import { Scanner, type ScanStats, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
+import type { IndexSnapshot } from '../state/indexCodec';
+import { IndexStore } from '../state/indexStore';
 import type { Config } from './config';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -23,6 +25,8 @@ const CHANGE_DEBOUNCE_MS = 25;
 const LOG_EXTENSIONS = new Set(['.jsonl', '.json']);
 /** New files/folders trigger a discovery pass after this delay. */
 const DISCOVERY_DEBOUNCE_MS = 250;
+/** Index writes are batched: at most one per this interval while agents write. */
+const SAVE_DEBOUNCE_MS = 5_000;
 
 export interface LiveCounters {
   /** Discovery passes (first scan, refresh, new files, safety-net rescans). */
@@ -32,6 +36,9 @@ export interface LiveCounters {
   lastScan?: ScanStats;
   /** When the first scan finished (ms since activation), for the activation report. */
   firstScanMs?: number;
+  /** What the persistent index gave at start: requests, files, ms to load, ms since start to the first total. */
+  index?: { requests: number; files: number; loadMs: number; firstTotalMs: number };
+  indexSaves: number;
 }
 
 export class LiveSpend extends Disposable {
@@ -40,7 +47,10 @@ export class LiveSpend extends Disposable {
   private readonly updated = this.own(new vscode.EventEmitter<void>());
   /** Fires after the ledger changed (throttling is up to the listener). */
   readonly onDidUpdate = this.updated.event;
-  readonly counters: LiveCounters = { fullScans: 0, incrementalReads: 0 };
+  readonly counters: LiveCounters = { fullScans: 0, incrementalReads: 0, indexSaves: 0 };
+  private readonly store: IndexStore | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
   private readonly watcher = new DirWatcher({
     onPath: (p, event) => this.onChanged(p, event),
     onError: (dir, err) => this.watchProblem(dir, err),
@@ -56,16 +66,100 @@ export class LiveSpend extends Disposable {
   /** Resolves when the first scan has finished. */
   readonly ready = new Promise<void>((r) => (this.resolveReady = r));
 
-  constructor(private config: Config, private readonly log: Log) {
+  /** `storageDir`: where the persistent index lives (the extension's global storage); none: no index. */
+  constructor(private config: Config, private readonly log: Log, storageDir?: string) {
     super();
     this.ledger = new Ledger(new Pricer(undefined, config.priceOverrides));
     this.scanner = this.createScanner();
+    if (storageDir) this.store = new IndexStore(storageDir, fsp);
   }
 
-  /** Schedules the first scan (never on the activation path). */
+  /** Loads the index and catches up on the logs, after activation has returned. */
   start(): void {
-    setTimeout(() => void this.fullScan('first scan').then(() => this.resolveReady()), 0);
+    setTimeout(() => {
+      void this.enqueue(async () => {
+        await this.loadIndex();
+        await this.scan(this.counters.index ? 'catch-up after the index' : 'first scan');
+      }).then(() => this.resolveReady());
+    }, 0);
     this.scheduleRescan();
+  }
+
+  /** Writes the index now if anything changed (on deactivation). */
+  async flush(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    if (this.dirty) await this.enqueue(() => this.saveIndex());
+  }
+
+  /** Forgets the stored history (requests of deleted logs too) and reads the logs on disk again. */
+  clearHistory(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.store?.clear();
+      this.ledger = new Ledger(new Pricer(undefined, this.config.priceOverrides));
+      this.scanner = this.createScanner();
+      await this.scan('history cleared, rescan');
+    });
+  }
+
+  /** Requests kept from logs that are no longer on disk (the agents' cleanup removed them). */
+  historyOnlyRequests(): number {
+    let n = 0;
+    for (const r of this.ledger.allRecords()) if (!this.scanner.isTracked(r.file)) n++;
+    return n;
+  }
+
+  private async loadIndex(): Promise<void> {
+    if (!this.store) return;
+    const started = Date.now();
+    const result = await this.store.load();
+    if (result.kind === 'missing') {
+      this.log.info(`no index yet at ${this.store.file}: reading every log`);
+      return;
+    }
+    if (result.kind === 'unusable') {
+      this.log.warn(`index ${this.store.file} is unusable (${result.reason}): rebuilding it from the logs`);
+      this.dirty = true;
+      return;
+    }
+    const { snapshot, bytes } = result;
+    const keep = this.retained(snapshot.records);
+    this.ledger.addAll(keep);
+    this.scanner.restoreFiles(snapshot.files);
+    const loadMs = Date.now() - started;
+    this.counters.index = { requests: keep.length, files: snapshot.files.length, loadMs, firstTotalMs: Date.now() - this.startedAt };
+    this.log.info(`index: ${keep.length} requests, ${snapshot.files.length} files (${(bytes / 1e6).toFixed(1)} MB) loaded in ${loadMs} ms`);
+    this.updated.fire();
+  }
+
+  /** Records within `agentSpend.history.retentionDays` of enabled agents (all, when 0). */
+  private retained<T extends { timestamp: number; agent: string }>(records: Iterable<T>): T[] {
+    const days = this.config.retentionDays;
+    const cutoff = days > 0 ? Date.now() - days * 86_400_000 : -Infinity;
+    const agents = new Set<string>(this.config.enabledAgents);
+    const out: T[] = [];
+    for (const r of records) if (r.timestamp >= cutoff && agents.has(r.agent)) out.push(r);
+    return out;
+  }
+
+  private scheduleSave(): void {
+    if (!this.store) return;
+    this.dirty = true;
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.enqueue(() => this.saveIndex());
+    }, SAVE_DEBOUNCE_MS);
+  }
+
+  private async saveIndex(): Promise<void> {
+    if (!this.store || !this.dirty) return;
+    const snapshot: IndexSnapshot = { savedAt: Date.now(), files: this.scanner.exportFiles(), records: this.retained(this.ledger.allRecords()) };
+    if (await this.store.save(snapshot)) {
+      this.dirty = false;
+      this.counters.indexSaves++;
+    } else {
+      this.scheduleSave(); // another window is writing: try again later
+    }
   }
 
   summary(now = Date.now()): SpendSummary {
@@ -80,10 +174,12 @@ export class LiveSpend extends Disposable {
     return this.scanner.allWarnings();
   }
 
-  /** Forgets everything and reads every log again from the start. */
+  /**
+   * Reads every log again from the start. The ledger keeps its history (requests of logs
+   * the agents deleted); re-read requests merge by key, so totals are not doubled.
+   */
   refresh(): Promise<void> {
     return this.enqueue(async () => {
-      this.ledger = new Ledger(new Pricer(undefined, this.config.priceOverrides));
       this.scanner = this.createScanner();
       await this.scan('refresh');
     });
@@ -105,7 +201,7 @@ export class LiveSpend extends Disposable {
   }
 
   override dispose(): void {
-    for (const t of [this.changeTimer, this.discoveryTimer, this.rescanTimer]) if (t) clearTimeout(t);
+    for (const t of [this.changeTimer, this.discoveryTimer, this.rescanTimer, this.saveTimer]) if (t) clearTimeout(t);
     this.watcher.dispose();
     super.dispose();
   }
@@ -136,6 +232,7 @@ export class LiveSpend extends Disposable {
       this.log.info(`${reason}: ${stats.files} files, ${(stats.bytesRead / 1e6).toFixed(1)} MB read, ${this.ledger.size - before} new requests (${this.ledger.size} total) in ${stats.durationMs} ms`);
     }
     this.updateWatchers();
+    if (stats.events > 0 || stats.filesRead > 0 || reason !== 'rescan') this.scheduleSave();
     this.updated.fire();
   }
 
@@ -175,7 +272,10 @@ export class LiveSpend extends Disposable {
       const before = this.ledger.totals.costNanos + this.ledger.totals.requests;
       const stats = await this.scanner.readFiles(files);
       this.counters.incrementalReads++;
-      if (stats.events > 0 || this.ledger.totals.costNanos + this.ledger.totals.requests !== before) this.updated.fire();
+      if (stats.events > 0 || this.ledger.totals.costNanos + this.ledger.totals.requests !== before) {
+        this.scheduleSave();
+        this.updated.fire();
+      }
     });
   }
 

@@ -50,8 +50,10 @@ export class ClaudeCodeSource implements Source {
     return result;
   }
 
-  createParser(file: string): LineParser {
-    return new ClaudeCodeParser(file);
+  createParser(file: string, state?: unknown): LineParser {
+    const parser = new ClaudeCodeParser(file);
+    if (isObject(state) && typeof state['lastTimestamp'] === 'number') parser.lastTimestamp = state['lastTimestamp'];
+    return parser;
   }
 }
 
@@ -70,7 +72,8 @@ const AGENT_FILE = /^agent-(.+)\.jsonl$/;
 class ClaudeCodeParser implements LineParser {
   private readonly fileAgentId: string | undefined;
   private readonly folderProject: string;
-  private lastTimestamp = 0;
+  /** Timestamp of the latest record: used for a record that lacks its own. */
+  lastTimestamp = 0;
 
   constructor(private readonly file: string) {
     this.fileAgentId = AGENT_FILE.exec(path.basename(file))?.[1];
@@ -101,6 +104,10 @@ class ClaudeCodeParser implements LineParser {
 
   parseLine(line: string): UsageEvent[] {
     return this.parseRecord(JSON.parse(line) as unknown);
+  }
+
+  saveState(): unknown {
+    return { lastTimestamp: this.lastTimestamp };
   }
 
   private parseRecord(record: unknown): UsageEvent[] {

@@ -88,7 +88,8 @@ export class CodexSource implements Source {
     return result;
   }
 
-  createParser(file: string): LineParser {
+  createParser(file: string, state?: unknown): LineParser {
+    if (state !== undefined) return CodexParser.restore(file, state);
     return new CodexParser(file);
   }
 
@@ -145,6 +146,20 @@ export class CodexParser implements LineParser {
   private lastTimestamp = 0;
 
   constructor(private readonly file: string) {}
+
+  saveState(): unknown {
+    return { stack: this.stack, model: this.model, lastTimestamp: this.lastTimestamp };
+  }
+
+  /** A parser continuing from `saveState()`; anything not of that shape gives a fresh parser. */
+  static restore(file: string, state: unknown): CodexParser {
+    const parser = new CodexParser(file);
+    if (!isObject(state) || !Array.isArray(state.stack) || !state.stack.every(isSessionCtx)) return parser;
+    parser.stack.push(...(state.stack as SessionCtx[]).map((c) => ({ ...c, prev: c.prev ? ([...c.prev] as unknown as Usage) : null })));
+    parser.model = typeof state.model === 'string' ? state.model : null;
+    parser.lastTimestamp = typeof state.lastTimestamp === 'number' ? state.lastTimestamp : 0;
+    return parser;
+  }
 
   parseLine(line: string): UsageEvent[] {
     const record: unknown = JSON.parse(line); // malformed: throw, the tailer counts and skips it
@@ -328,4 +343,9 @@ function isMissing(err: unknown): boolean {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function isSessionCtx(v: unknown): v is SessionCtx {
+  return isObject(v) && typeof v.id === 'string' && typeof v.project === 'string' && typeof v.fromMeta === 'boolean' &&
+    typeof v.restarts === 'number' && (v.prev === null || (Array.isArray(v.prev) && v.prev.length === 5 && v.prev.every((n) => typeof n === 'number')));
 }

@@ -5,6 +5,7 @@
  */
 import type { UsageEvent } from '../core/events';
 import type { LineParser, Source } from './source';
+import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
 import { errorText } from './walk';
 
@@ -52,6 +53,8 @@ export interface ScannerOptions {
 export class Scanner {
   private readonly files = new Map<string, TrackedFile>();
   private readonly warnings = new Map<string, ScanWarning>();
+  /** Read positions from the persistent index, applied when discovery finds their files. */
+  private restored = new Map<string, FileEntry>();
   private watchRoots: string[] = [];
 
   constructor(
@@ -90,10 +93,11 @@ export class Scanner {
       for (const p of found.problems) this.warn(source.agent, p.path, 'unreadable-folder', p.message);
       for (const f of found.files) {
         seen.add(f.path);
-        if (!this.files.has(f.path)) this.files.set(f.path, { source, root: f.root, needles: source.needles.map((n) => Buffer.from(n)) });
+        if (!this.files.has(f.path)) this.files.set(f.path, this.track(source, f.root, this.restored.get(f.path)));
       }
     }
     this.watchRoots = [...roots];
+    this.restored.clear();
     // A vanished file's events stay in the ledger (history); only its cursor goes.
     for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
     const stats = await this.readMany([...seen]);
@@ -107,6 +111,37 @@ export class Scanner {
     const stats = await this.readMany(paths.filter((p) => this.files.has(p)));
     stats.durationMs = this.now() - started;
     return stats;
+  }
+
+  /** Every file's read position and parser state, for the persistent index. */
+  exportFiles(): FileEntry[] {
+    const out: FileEntry[] = [];
+    for (const [path, t] of this.files) {
+      const e: FileEntry = { path, root: t.root };
+      if (t.cursor) e.cursor = t.cursor;
+      if (t.docStamp) e.docStamp = t.docStamp;
+      const state = t.parser?.saveState?.();
+      if (state !== undefined) e.parserState = state;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Positions to resume from (before the first scanAll): files not found again are ignored. */
+  restoreFiles(entries: readonly FileEntry[]): void {
+    this.restored = new Map(entries.map((e) => [e.path, e]));
+  }
+
+  private track(source: Source, root: string, saved: FileEntry | undefined): TrackedFile {
+    const t: TrackedFile = { source, root, needles: source.needles.map((n) => Buffer.from(n)) };
+    if (!saved) return t;
+    if (saved.docStamp) t.docStamp = saved.docStamp;
+    // A line file resumes only with its parser's state; without it, it is read again from the start.
+    if (saved.cursor && saved.parserState !== undefined) {
+      t.cursor = saved.cursor;
+      t.parser = source.createParser(saved.path, saved.parserState);
+    }
+    return t;
   }
 
   isTracked(path: string): boolean {

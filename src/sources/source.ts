@@ -31,6 +31,12 @@ export interface LineParser {
    * Must give the same result as `parseLine` on the decoded line.
    */
   parseBytes?(buf: Buffer, start: number, end: number): UsageEvent[];
+  /**
+   * Plain JSON-able state to persist with the file's offset, so that after a restart the
+   * file is read on from where it was (`Source.createParser(file, state)` restores it).
+   * A parser without it has its file re-read from the start after a restart.
+   */
+  saveState?(): unknown;
 }
 
 /**
@@ -66,8 +72,8 @@ export interface Source {
   readonly needles: readonly string[];
   /** Every log file currently on disk, from every default and configured location. */
   discover(): Promise<DiscoveryResult>;
-  /** A fresh parser for one append-only (line) file. */
-  createParser(file: string): LineParser;
+  /** A parser for one append-only (line) file: fresh, or restored from `saveState()`'s output. */
+  createParser(file: string, state?: unknown): LineParser;
   /**
    * For sources with files rewritten in place: which files are documents (read whole on
    * every change) rather than append-only lines. Absent: every file is read as lines.

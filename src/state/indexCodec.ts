@@ -1,0 +1,124 @@
+/**
+ * The persistent index as text: every deduplicated request and every file's read
+ * position, so a restart shows the totals at once and reads only what was appended,
+ * and history survives the agents' own log cleanup. Compact JSON: repeated strings
+ * (sessions, folders, models, files) go through one string table; records are arrays.
+ */
+import { AGENT_IDS, type AgentId, type UsageEvent } from '../core/events';
+import type { FileCursor } from '../sources/tailer';
+
+export const INDEX_VERSION = 1;
+
+export interface FileEntry {
+  path: string;
+  root: string;
+  cursor?: FileCursor;
+  /** Documents: size:mtime of the last reading. */
+  docStamp?: string;
+  /** The line parser's saved state (see LineParser.saveState). */
+  parserState?: unknown;
+}
+
+export interface IndexSnapshot {
+  savedAt: number;
+  files: FileEntry[];
+  /** The ledger's deduplicated requests (prices are applied afresh on load). */
+  records: UsageEvent[];
+}
+
+export class IndexFormatError extends Error {}
+
+type EncodedRecord = [
+  key: string, agent: number, session: number, project: number, branch: number, model: number, timestamp: number,
+  input: number, output: number, cacheWrite5m: number, cacheWrite1h: number, cacheRead: number, reasoning: number,
+  loggedCostUSD: number | null, file: number, flags: number, subagent: number, parent: number,
+];
+type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown];
+
+const SIDECHAIN = 1;
+const NO_CURSOR = -1;
+
+export function encodeIndex(s: IndexSnapshot): string {
+  const table: string[] = [];
+  const ids = new Map<string, number>();
+  const id = (v: string | undefined | null): number => {
+    if (v === undefined || v === null) return -1;
+    let i = ids.get(v);
+    if (i === undefined) {
+      i = table.length;
+      table.push(v);
+      ids.set(v, i);
+    }
+    return i;
+  };
+  const records: EncodedRecord[] = s.records.map((r) => [
+    r.key, AGENT_IDS.indexOf(r.agent), id(r.sessionId), id(r.project), id(r.branch), id(r.model), r.timestamp,
+    r.tokens.input, r.tokens.output, r.tokens.cacheWrite5m, r.tokens.cacheWrite1h, r.tokens.cacheRead, r.tokens.reasoning,
+    r.loggedCostUSD ?? null, id(r.file), r.sidechain ? SIDECHAIN : 0, id(r.subagentId), id(r.parentSessionId),
+  ]);
+  const files: EncodedFile[] = s.files.map((f) => [
+    id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
+    f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null,
+  ]);
+  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records });
+}
+
+/** Parses an index; throws IndexFormatError naming what is wrong (corrupt, other version). */
+export function decodeIndex(text: string): IndexSnapshot {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new IndexFormatError(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!isObj(raw) || raw['format'] !== 'agent-spend-index') throw new IndexFormatError('not an Agent Spend index');
+  if (raw['version'] !== INDEX_VERSION) throw new IndexFormatError(`version ${String(raw['version'])}, this build reads version ${INDEX_VERSION}`);
+  const strings = raw['strings'];
+  const files = raw['files'];
+  const records = raw['records'];
+  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records)) {
+    throw new IndexFormatError('missing or malformed tables');
+  }
+  const str = (i: unknown): string | undefined => {
+    if (i === -1) return undefined;
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= strings.length) throw new IndexFormatError(`bad string reference ${String(i)}`);
+    return strings[i] as string;
+  };
+  const num = (v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new IndexFormatError(`bad number ${String(v)}`);
+    return v;
+  };
+  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [] };
+  for (const f of files) {
+    if (!Array.isArray(f) || f.length !== 9) throw new IndexFormatError('malformed file entry');
+    const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
+    if (num(f[2]) !== NO_CURSOR) entry.cursor = { path: entry.path, offset: num(f[2]), size: num(f[3]), mtimeMs: num(f[4]), ino: num(f[5]), head: String(f[6]) };
+    if (typeof f[7] === 'string') entry.docStamp = f[7];
+    if (f[8] !== null) entry.parserState = f[8];
+    out.files.push(entry);
+  }
+  for (const r of records) {
+    if (!Array.isArray(r) || r.length !== 18 || typeof r[0] !== 'string') throw new IndexFormatError('malformed request record');
+    const agent = AGENT_IDS[num(r[1])] as AgentId | undefined;
+    if (!agent) throw new IndexFormatError(`unknown agent ${String(r[1])}`);
+    const model = str(r[5]) ?? null;
+    const tokens = { input: num(r[7]), output: num(r[8]), cacheWrite5m: num(r[9]), cacheWrite1h: num(r[10]), cacheRead: num(r[11]), reasoning: num(r[12]) };
+    const rec: UsageEvent = {
+      key: r[0], agent, sessionId: str(r[2]) ?? '', project: str(r[3]) ?? '', model, timestamp: num(r[6]), tokens, file: str(r[14]) ?? '',
+    };
+    const branch = str(r[4]);
+    if (branch !== undefined) rec.branch = branch;
+    if (r[13] !== null) rec.loggedCostUSD = num(r[13]);
+    if ((num(r[15]) & SIDECHAIN) !== 0) rec.sidechain = true;
+    const sub = str(r[16]);
+    if (sub !== undefined) rec.subagentId = sub;
+    const parent = str(r[17]);
+    if (parent !== undefined) rec.parentSessionId = parent;
+    out.records.push(rec);
+  }
+  return out;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,148 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Ledger } from '../../src/core/ledger';
+import { Pricer } from '../../src/core/pricing';
+import { buildReport } from '../../src/core/report';
+import { createSources } from '../../src/sources/registry';
+import { Scanner } from '../../src/sources/scanner';
+import { Tailer } from '../../src/sources/tailer';
+import { decodeIndex, encodeIndex, INDEX_VERSION, type IndexSnapshot } from '../../src/state/indexCodec';
+import { IndexStore, STALE_LOCK_MS } from '../../src/state/indexStore';
+import { REAL_LOGS, REPO_ROOT, claudeAssistant, tempDir, writeFile } from './helpers';
+
+/** One scan of the real logs, resumed from `snapshot` when given; returns the ledger, scanner and bytes read. */
+async function scanReal(snapshot?: IndexSnapshot) {
+  const env = { env: { CLAUDE_CONFIG_DIR: path.join(REAL_LOGS, 'claude-code'), CODEX_HOME: path.join(REAL_LOGS, 'codex') }, home: '/none', platform: 'linux' as const };
+  const ledger = new Ledger(new Pricer());
+  const scanner = new Scanner(createSources(env, fsp), new Tailer(fsp), (e) => ledger.addAll(e));
+  if (snapshot) {
+    ledger.addAll(snapshot.records);
+    scanner.restoreFiles(snapshot.files);
+  }
+  const stats = await scanner.scanAll();
+  return { ledger, scanner, stats };
+}
+
+function totalsOf(l: Ledger) {
+  return buildReport(l.allRecords(), {}).totals;
+}
+
+describe('persistent index', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips every request and read position of the real logs; a warm scan reads nothing', async function () {
+    this.timeout(60000);
+    const cold = await scanReal();
+    const text = encodeIndex({ savedAt: 1, files: cold.scanner.exportFiles(), records: [...cold.ledger.allRecords()] });
+    const snapshot = decodeIndex(text);
+    assert.equal(snapshot.records.length, cold.ledger.size);
+    const warm = await scanReal(snapshot);
+    assert.equal(warm.stats.bytesRead, 0, 'nothing new to read');
+    assert.deepEqual(totalsOf(warm.ledger), totalsOf(cold.ledger));
+    assert.equal(totalsOf(warm.ledger).requests, 1712 + 1172);
+    // every record identical after the round trip
+    for (const r of cold.ledger.allRecords()) assert.deepEqual(warm.ledger.get(r.key), r);
+  });
+
+  it('resumes Codex cumulative totals mid-file from the saved parser state', async () => {
+    const home = path.join(dir, 'codex');
+    const file = path.join(home, 'sessions', '2026', '01', '01', 'rollout-2026-01-01T00-00-00-0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000.jsonl');
+    const tc = (total: number) => JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'event_msg', payload: { type: 'token_count', info: {
+      total_token_usage: { input_tokens: total, cached_input_tokens: 0, output_tokens: total / 10, reasoning_output_tokens: 0, total_tokens: total * 1.1 },
+      last_token_usage: { input_tokens: 100, cached_input_tokens: 0, output_tokens: 10, reasoning_output_tokens: 0, total_tokens: 110 } } } });
+    writeFile(file, [JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'session_meta', payload: { id: 's1', cwd: '/w' } }),
+      JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'turn_context', payload: { model: 'gpt-5-codex' } }), tc(1000), tc(3000)].join('\n') + '\n');
+    const env = { env: { CODEX_HOME: home }, home: '/none', platform: 'linux' as const };
+    const first = new Ledger(new Pricer());
+    const s1 = new Scanner(createSources(env, fsp, { enabled: ['codex'] }), new Tailer(fsp), (e) => first.addAll(e));
+    await s1.scanAll();
+    const snapshot = decodeIndex(encodeIndex({ savedAt: 1, files: s1.exportFiles(), records: [...first.allRecords()] }));
+    fs.appendFileSync(file, tc(7000) + '\n');
+    const second = new Ledger(new Pricer());
+    second.addAll(snapshot.records);
+    const s2 = new Scanner(createSources(env, fsp, { enabled: ['codex'] }), new Tailer(fsp), (e) => second.addAll(e));
+    s2.restoreFiles(snapshot.files);
+    const stats = await s2.scanAll();
+    assert.ok(stats.bytesRead < 400, `read only the appended line (${stats.bytesRead} bytes)`);
+    assert.equal(second.totals.requests, 3);
+    assert.equal(second.totals.inputTokens, 7000, 'deltas 1000 + 2000 + 4000: the model of the restored turn context still applies');
+    assert.equal(second.totals.unpricedRequests, 0);
+  });
+
+  it('rejects a corrupt or other-version index with a reason', async () => {
+    const store = new IndexStore(dir, fsp);
+    assert.deepEqual(await store.load(), { kind: 'missing' });
+    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":1,"strings":[],"files":[],"records":[[');
+    const corrupt = await store.load();
+    assert.equal(corrupt.kind, 'unusable');
+    assert.match((corrupt as { reason: string }).reason, /not valid JSON/);
+    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION + 1, strings: [], files: [], records: [] }));
+    assert.match(((await store.load()) as { reason: string }).reason, /version 2, this build reads version 1/);
+    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, strings: ['a'], files: [], records: [['k', 0, 7, 0, -1, -1, 0, 1, 1, 0, 0, 0, 0, null, 0, 0, -1, -1]] }));
+    assert.match(((await store.load()) as { reason: string }).reason, /bad string reference 7/);
+  });
+
+  it('writes atomically under a lock; a second writer backs off, a stale lock is taken over', async () => {
+    let clock = 1_000_000;
+    const a = new IndexStore(dir, fsp, { pid: 111, now: () => clock, isAlive: () => true });
+    const b = new IndexStore(dir, fsp, { pid: 222, now: () => clock, isAlive: () => true });
+    const snap: IndexSnapshot = { savedAt: 5, files: [], records: [] };
+    // A holds the lock (as if mid-write): B must not write
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'index.lock'), JSON.stringify({ pid: 111, at: clock }));
+    assert.equal(await b.save(snap), false);
+    assert.ok(!fs.existsSync(a.file));
+    // the holder's process died: B takes over at once
+    const c = new IndexStore(dir, fsp, { pid: 222, now: () => clock, isAlive: (pid) => pid !== 111 });
+    assert.equal(await c.save(snap), true);
+    assert.ok(!fs.existsSync(path.join(dir, 'index.lock')), 'lock released');
+    // an old lock of a live process is stale after STALE_LOCK_MS
+    fs.writeFileSync(path.join(dir, 'index.lock'), JSON.stringify({ pid: 111, at: clock }));
+    clock += STALE_LOCK_MS + 1;
+    assert.equal(await b.save({ ...snap, savedAt: 6 }), true);
+    assert.equal((await a.load() as { snapshot: IndexSnapshot }).snapshot.savedAt, 6);
+    // concurrent saves from two stores: both complete, the file is whole, no temp files left
+    const results = await Promise.all([a.save({ ...snap, savedAt: 7 }), b.save({ ...snap, savedAt: 8 })]);
+    assert.ok(results.includes(true));
+    assert.equal((await a.load()).kind, 'loaded');
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  });
+
+  describe('agent-spend report --index', () => {
+    const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+    const run = (home: string, index: string) => {
+      const r = spawnSync(process.execPath, [CLI, 'report', '--json', '--index', index], { env: { PATH: process.env['PATH'] ?? '', HOME: home, TZ: 'UTC' }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { totals: { requests: number; outputTokens: number }; warnings: string[] };
+    };
+
+    it("keeps a deleted log's requests, counts a rewritten file once, rebuilds a corrupt index", () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      const proj = path.join(home, '.claude', 'projects', '-w');
+      const a = writeFile(path.join(proj, 'a.jsonl'), claudeAssistant({ sessionId: 'a', messageId: 'm1', requestId: 'r1', timestamp: '2026-01-01T00:00:00Z', output: 5 }) + '\n');
+      const b = writeFile(path.join(proj, 'b.jsonl'), claudeAssistant({ sessionId: 'b', messageId: 'm2', requestId: 'r2', timestamp: '2026-01-01T00:00:00Z', output: 7 }) + '\n');
+      assert.deepEqual(run(home, index).totals.requests, 2);
+      fs.rmSync(a); // the agent's cleanup
+      assert.equal(run(home, index).totals.outputTokens, 12, 'history kept');
+      // b rewritten in place with its old line and a new one
+      fs.writeFileSync(b, claudeAssistant({ sessionId: 'b', messageId: 'm2', requestId: 'r2', timestamp: '2026-01-01T00:00:00Z', output: 7 }) + '\n' +
+        claudeAssistant({ sessionId: 'b', messageId: 'm3', requestId: 'r3', timestamp: '2026-01-01T00:01:00Z', output: 11 }) + '\n');
+      const after = run(home, index);
+      assert.equal(after.totals.requests, 3);
+      assert.equal(after.totals.outputTokens, 23);
+      fs.writeFileSync(path.join(index, 'index.json'), 'garbage');
+      const rebuilt = run(home, index);
+      assert.equal(rebuilt.totals.outputTokens, 18, 'rebuilt from the logs on disk (the deleted log is gone for good)');
+      assert.ok(rebuilt.warnings.some((w) => /index .* was unusable \(not valid JSON/.test(w)), rebuilt.warnings.join('\n'));
+      assert.equal(run(home, index).totals.outputTokens, 18);
+    });
+  });
+});
