@@ -41,6 +41,18 @@ export interface LiveCounters {
   indexSaves: number;
 }
 
+/** Passes on at most one progress report per 200 ms (and the last one). */
+function throttledProgress(report: (done: number, total: number, bytes: number) => void) {
+  let last = 0;
+  return (done: number, total: number, bytes: number) => {
+    const now = Date.now();
+    if (done === total || now - last >= 200) {
+      last = now;
+      report(done, total, bytes);
+    }
+  };
+}
+
 export class LiveSpend extends Disposable {
   private ledger: Ledger;
   private scanner: Scanner;
@@ -224,7 +236,15 @@ export class LiveSpend extends Disposable {
 
   private async scan(reason: string): Promise<void> {
     const before = this.ledger.size;
-    const stats = await this.scanner.scanAll();
+    // Without an index to start from, a first scan may read gigabytes: show its progress.
+    const stats = this.counters.fullScans === 0 && !this.counters.index
+      ? await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'Agent Spend' },
+        (progress) => this.scanner.scanAll(throttledProgress((done, total, bytes) => {
+          progress.report({ message: `reading agent logs: ${done}/${total} files, ${(bytes / 1e6).toFixed(0)} MB` });
+        })),
+      )
+      : await this.scanner.scanAll();
     this.counters.fullScans++;
     this.counters.lastScan = stats;
     this.counters.firstScanMs ??= Date.now() - this.startedAt;

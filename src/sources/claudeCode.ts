@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import type { TokenCounts, UsageEvent } from '../core/events';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
+import { expandHome, isObject, nonEmpty as str, parseTime, tokenCount as count } from './json';
 import { walkFiles } from './walk';
 
 export interface ClaudeCodeOptions {
@@ -177,26 +178,4 @@ export function claudeTokens(usage: Record<string, unknown>): TokenCounts {
     cacheRead: count(usage['cache_read_input_tokens']),
     reasoning: 0,
   };
-}
-
-function count(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function parseTime(v: unknown): number | undefined {
-  if (typeof v !== 'string') return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : t;
-}
-
-function expandHome(p: string, home: string): string {
-  return p === '~' ? home : p.startsWith('~/') || p.startsWith('~\\') ? path.join(home, p.slice(2)) : p;
 }

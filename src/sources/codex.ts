@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import type { Dirent } from 'node:fs';
 import type { TokenCounts, UsageEvent } from '../core/events';
 import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
+import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from './json';
 
 export interface CodexSourceOptions {
   /** Settings override of `CODEX_HOME`. */
@@ -132,9 +133,7 @@ export class CodexSource implements Source {
   }
 
   private expandTilde(p: string): string {
-    if (p === '~') return this.env.home;
-    if (p.startsWith('~/') || p.startsWith('~\\')) return path.join(this.env.home, p.slice(2));
-    return p;
+    return expandHome(p, this.env.home);
   }
 }
 
@@ -322,23 +321,6 @@ function sessionIdFromFileName(file: string): string {
   const base = path.basename(file);
   const m = UUID_IN_NAME.exec(base);
   return m ? m[1]!.toLowerCase() : base.replace(/\.jsonl$/, '');
-}
-
-function count(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.trunc(v) : 0;
-}
-
-function nonEmpty(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isMissing(err: unknown): boolean {
-  const code = isObject(err) ? err.code : undefined;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function errorMessage(err: unknown): string {

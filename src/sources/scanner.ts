@@ -50,6 +50,9 @@ export interface ScannerOptions {
   now?: () => number;
 }
 
+/** Progress of one scan: files read so far out of the files to read, and bytes. */
+export type ScanProgress = (done: number, total: number, bytesRead: number) => void;
+
 export class Scanner {
   private readonly files = new Map<string, TrackedFile>();
   private readonly warnings = new Map<string, ScanWarning>();
@@ -83,7 +86,7 @@ export class Scanner {
   }
 
   /** Discovers every source's files and reads what is new in each. */
-  async scanAll(): Promise<ScanStats> {
+  async scanAll(onProgress?: ScanProgress): Promise<ScanStats> {
     const started = this.now();
     const seen = new Set<string>();
     const roots = new Set<string>();
@@ -100,7 +103,7 @@ export class Scanner {
     this.restored.clear();
     // A vanished file's events stay in the ledger (history); only its cursor goes.
     for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
-    const stats = await this.readMany([...seen]);
+    const stats = await this.readMany([...seen], onProgress);
     stats.durationMs = this.now() - started;
     return stats;
   }
@@ -148,13 +151,15 @@ export class Scanner {
     return this.files.has(path);
   }
 
-  private async readMany(paths: readonly string[]): Promise<ScanStats> {
+  private async readMany(paths: readonly string[], onProgress?: ScanProgress): Promise<ScanStats> {
     const stats: ScanStats = { files: paths.length, filesRead: 0, bytesRead: 0, events: 0, durationMs: 0 };
     let next = 0;
+    let done = 0;
     const worker = async (): Promise<void> => {
       while (next < paths.length) {
         const path = paths[next++]!;
         await this.readOne(path, stats);
+        onProgress?.(++done, paths.length, stats.bytesRead);
       }
     };
     const n = Math.max(1, Math.min(this.opts.concurrency ?? 4, paths.length));
