@@ -26,13 +26,23 @@ export interface Totals {
   cacheCreation1hTokens: number;
   cacheReadTokens: number;
   reasoningTokens: number;
-  /** Estimated cost of the priced requests, in nano-USD (integer). */
-  costNanos: number;
-  /** Requests whose model has no price: counted, never priced at $0. */
+  /**
+   * What the requests cost, in nano-USD (integer): the cost the agent logged where it
+   * logged one, else the estimate from tokens × list prices. The headline figure.
+   */
+  spendNanos: number;
+  /** Requests with neither a logged cost nor a price for their model: counted, never $0. */
   unpricedRequests: number;
-  /** Cost the agents logged themselves, where they did (nano-USD), and how many requests had one. */
+  /** Estimated cost (tokens × prices) of the requests whose model has a price. */
+  costNanos: number;
+  /** Requests whose model has no price (some may still have a logged cost). */
+  estimateUnpricedRequests: number;
+  /** Cost the agents logged themselves (nano-USD), and how many requests had one. */
   loggedCostNanos: number;
   loggedRequests: number;
+  /** For the requests with both a logged cost and an estimate: the estimate (to compare with what was logged). */
+  estimateOfLoggedNanos: number;
+  loggedOfEstimatedNanos: number;
   firstTimestamp: number;
   lastTimestamp: number;
 }
@@ -72,8 +82,9 @@ export interface SessionInfo {
 export function emptyTotals(): Totals {
   return {
     requests: 0, inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheCreation1hTokens: 0,
-    cacheReadTokens: 0, reasoningTokens: 0, costNanos: 0, unpricedRequests: 0, loggedCostNanos: 0,
-    loggedRequests: 0, firstTimestamp: Infinity, lastTimestamp: -Infinity,
+    cacheReadTokens: 0, reasoningTokens: 0, spendNanos: 0, unpricedRequests: 0, costNanos: 0, estimateUnpricedRequests: 0,
+    loggedCostNanos: 0, loggedRequests: 0, estimateOfLoggedNanos: 0, loggedOfEstimatedNanos: 0,
+    firstTimestamp: Infinity, lastTimestamp: -Infinity,
   };
 }
 
@@ -87,16 +98,40 @@ export function applyRecord(t: Totals, r: RequestRecord, sign: 1 | -1): void {
   t.cacheCreation1hTokens += sign * k.cacheWrite1h;
   t.cacheReadTokens += sign * k.cacheRead;
   t.reasoningTokens += sign * k.reasoning;
-  if (r.costNanos === null) t.unpricedRequests += sign;
+  if (r.costNanos === null) t.estimateUnpricedRequests += sign;
   else t.costNanos += sign * r.costNanos;
-  if (r.loggedCostUSD !== undefined) {
-    t.loggedCostNanos += sign * Math.round(r.loggedCostUSD * 1e9);
+  const logged = loggedNanos(r);
+  if (logged !== undefined) {
+    t.loggedCostNanos += sign * logged;
     t.loggedRequests += sign;
+    if (r.costNanos !== null) {
+      t.estimateOfLoggedNanos += sign * r.costNanos;
+      t.loggedOfEstimatedNanos += sign * logged;
+    }
   }
+  const spend = spendNanosOf(r);
+  if (spend === null) t.unpricedRequests += sign;
+  else t.spendNanos += sign * spend;
   if (sign > 0) {
     if (r.timestamp < t.firstTimestamp) t.firstTimestamp = r.timestamp;
     if (r.timestamp > t.lastTimestamp) t.lastTimestamp = r.timestamp;
   }
+}
+
+function loggedNanos(r: RequestRecord): number | undefined {
+  return r.loggedCostUSD === undefined ? undefined : Math.round(r.loggedCostUSD * 1e9);
+}
+
+/** The cost shown for a request: logged by the agent if it was, else estimated; null when neither. */
+export function spendNanosOf(r: RequestRecord): number | null {
+  return loggedNanos(r) ?? r.costNanos;
+}
+
+/** How a figure was obtained, for labels: from prices, from the agents' own logs, or both mixed. */
+export function costBasis(t: Totals): 'estimated' | 'logged' | 'mixed' | 'none' {
+  const estimated = t.requests - t.loggedRequests - t.unpricedRequests;
+  if (t.loggedRequests > 0) return estimated > 0 ? 'mixed' : 'logged';
+  return estimated > 0 ? 'estimated' : 'none';
 }
 
 /** YYYY-MM-DD in the process's local time zone (TZ is respected). */
@@ -229,7 +264,7 @@ export class Ledger {
     }
   }
 
-  /** Estimated cost (nano-USD) of requests in [fromMs, toMs), at minute resolution. */
+  /** Spend (nano-USD) of requests in [fromMs, toMs), at minute resolution. */
   costBetween(fromMs: number, toMs: number): number {
     let sum = 0;
     const first = Math.floor(fromMs / 60_000);
@@ -245,9 +280,10 @@ export class Ledger {
   private apply(r: RequestRecord, sign: 1 | -1): void {
     this.agg.apply(r, sign);
     this.applySession(r, sign);
-    if (r.costNanos) {
+    const spend = spendNanosOf(r);
+    if (spend) {
       const minute = Math.floor(r.timestamp / 60_000);
-      const next = (this.costPerMinute.get(minute) ?? 0) + sign * r.costNanos;
+      const next = (this.costPerMinute.get(minute) ?? 0) + sign * spend;
       if (next === 0) this.costPerMinute.delete(minute);
       else this.costPerMinute.set(minute, next);
     }

@@ -1,5 +1,5 @@
 /** Report shapes shared by the CLI's JSON output and the extension's views. */
-import { Aggregator, type GroupBy, type RequestRecord, type Totals, localDayKey } from './ledger';
+import { Aggregator, spendNanosOf, type GroupBy, type RequestRecord, type Totals, localDayKey } from './ledger';
 
 /** The public totals shape (`agent-spend report --json`). */
 export interface ReportTotals {
@@ -38,7 +38,7 @@ export function toReportTotals(t: Totals): ReportTotals {
     cacheCreationTokens: t.cacheCreationTokens,
     cacheReadTokens: t.cacheReadTokens,
     reasoningTokens: t.reasoningTokens,
-    costUSD: nanosToUSD(t.costNanos),
+    costUSD: nanosToUSD(t.spendNanos),
     unpricedRequests: t.unpricedRequests,
   };
 }
@@ -71,6 +71,6 @@ export function buildReport(
 /** Unpriced model ids with their request counts, most requests first. */
 export function unpricedModels(records: Iterable<RequestRecord>): Array<[string, number]> {
   const m = new Map<string, number>();
-  for (const r of records) if (r.costNanos === null) m.set(r.model ?? '(unknown model)', (m.get(r.model ?? '(unknown model)') ?? 0) + 1);
+  for (const r of records) if (spendNanosOf(r) === null) m.set(r.model ?? '(unknown model)', (m.get(r.model ?? '(unknown model)') ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1]);
 }

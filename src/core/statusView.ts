@@ -3,7 +3,7 @@
  * label, from a spend summary. Pure, so it is tested in plain node.
  */
 import { folderName, formatDuration, formatTokens, formatUSD } from './format';
-import type { Totals } from './ledger';
+import { costBasis, type Totals } from './ledger';
 import type { Period, SessionSummary, SpendSummary } from './summary';
 
 export interface StatusViewOptions {
@@ -37,11 +37,13 @@ export function buildStatusView(s: SpendSummary, o: StatusViewOptions): StatusVi
   const usd = (n: number) => formatUSD(n, o.locale);
   const active = s.activeSessions.length > 0;
   // "+" marks a figure that leaves out unpriced requests: it is a lower bound.
-  const amount = totals ? usd(totals.costNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
+  const amount = totals ? usd(totals.spendNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
   const burn = active && o.showBurnRate && s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min` : '';
   const icon = active ? '$(pulse)' : '$(graph-line)';
   const text = `${icon} ${amount} ${PERIOD_LABEL[o.period]}${burn}`;
-  const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} estimated ${PERIOD_LABEL[o.period]}` +
+  const basis = totals ? costBasis(totals) : 'none';
+  const basisWord = basis === 'logged' ? 'as logged by the agents' : basis === 'mixed' ? 'estimated and logged' : 'estimated';
+  const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} ${basisWord} ${PERIOD_LABEL[o.period]}` +
     (burn ? `, burning ${usd(s.burnRateNanosPerMin!)} per minute` : '') +
     (active ? `, ${s.activeSessions.length} agent session${s.activeSessions.length > 1 ? 's' : ''} active` : '');
   return { text, tooltip: buildTooltip(s, o), accessibilityLabel };
@@ -50,10 +52,10 @@ export function buildStatusView(s: SpendSummary, o: StatusViewOptions): StatusVi
 function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
   const usd = (n: number) => formatUSD(n, o.locale);
   const lines: string[] = [];
-  lines.push('**Agent Spend** — estimated from the agents\' logs at list prices', '');
+  lines.push(`**Agent Spend** — ${basisLine(s.month, usd)}`, '');
   lines.push('| | cost | requests | tokens |', '|:--|--:|--:|--:|');
   for (const [label, t] of [['Today', s.today], ['This week', s.week], ['This month', s.month]] as const) {
-    lines.push(`| ${label} | ${usd(t.costNanos)}${t.unpricedRequests ? '+' : ''} | ${t.requests.toLocaleString(o.locale)} | ${formatTokens(tokenSum(t))} |`);
+    lines.push(`| ${label} | ${usd(t.spendNanos)}${t.unpricedRequests ? '+' : ''} | ${t.requests.toLocaleString(o.locale)} | ${formatTokens(tokenSum(t))} |`);
   }
   lines.push('');
   if (s.activeSessions.length > 0) {
@@ -78,11 +80,20 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
   return lines.join('\n');
 }
 
+/** Says how the month's figures were obtained: estimated from tokens, logged by the agents, or both. */
+function basisLine(month: Totals, usd: (n: number) => string): string {
+  switch (costBasis(month)) {
+    case 'logged': return 'as logged by the agents themselves';
+    case 'mixed': return `estimated from tokens at list prices, and as logged by agents that record their cost (${usd(month.loggedCostNanos)} this month)`;
+    default: return 'estimated from the agents\' logs at list prices';
+  }
+}
+
 function sessionLine(a: SessionSummary, now: number, usd: (n: number) => string): string {
   const models = [...a.info.models.keys()].map(md).join(', ');
   const span = a.totals.lastTimestamp - a.totals.firstTimestamp;
   const ago = now - a.totals.lastTimestamp;
-  return `${a.info.agent} · ${md(folderName(a.info.project) || a.info.sessionId)} · ${models}${span > 0 ? ` · ${formatDuration(span)}` : ''} — **${usd(a.totals.costNanos)}**${a.totals.unpricedRequests ? '+' : ''}${ago > 60_000 ? ` (last request ${formatDuration(ago)} ago)` : ''}`;
+  return `${a.info.agent} · ${md(folderName(a.info.project) || a.info.sessionId)} · ${models}${span > 0 ? ` · ${formatDuration(span)}` : ''} — **${usd(a.totals.spendNanos)}**${a.totals.unpricedRequests ? '+' : ''}${ago > 60_000 ? ` (last request ${formatDuration(ago)} ago)` : ''}`;
 }
 
 function tokenSum(t: Totals): number {

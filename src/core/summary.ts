@@ -2,7 +2,7 @@
  * What the status bar and tooltip show, computed from the ledger at a given time:
  * period totals in the local time zone, the active session, the burn rate.
  */
-import { emptyTotals, type Ledger, type SessionInfo, type Totals } from './ledger';
+import { emptyTotals, spendNanosOf, type Ledger, type SessionInfo, type Totals } from './ledger';
 
 export type Period = 'today' | 'session' | 'week' | 'month';
 
@@ -54,10 +54,14 @@ export function sumDays(days: ReadonlyMap<string, Totals>, fromKey: string, toKe
     t.cacheCreation1hTokens += day.cacheCreation1hTokens;
     t.cacheReadTokens += day.cacheReadTokens;
     t.reasoningTokens += day.reasoningTokens;
-    t.costNanos += day.costNanos;
+    t.spendNanos += day.spendNanos;
     t.unpricedRequests += day.unpricedRequests;
+    t.costNanos += day.costNanos;
+    t.estimateUnpricedRequests += day.estimateUnpricedRequests;
     t.loggedCostNanos += day.loggedCostNanos;
     t.loggedRequests += day.loggedRequests;
+    t.estimateOfLoggedNanos += day.estimateOfLoggedNanos;
+    t.loggedOfEstimatedNanos += day.loggedOfEstimatedNanos;
     t.firstTimestamp = Math.min(t.firstTimestamp, day.firstTimestamp);
     t.lastTimestamp = Math.max(t.lastTimestamp, day.lastTimestamp);
   }
@@ -103,8 +107,9 @@ function topModelsOf(ledger: Ledger, year: number, month: number): SpendSummary[
     let e = m.get(key);
     if (!e) m.set(key, (e = { model: key, costNanos: 0, requests: 0, unpriced: 0 }));
     e.requests++;
-    if (r.costNanos === null) e.unpriced++;
-    else e.costNanos += r.costNanos;
+    const spend = spendNanosOf(r);
+    if (spend === null) e.unpriced++;
+    else e.costNanos += spend;
   }
   return [...m.values()].sort((a, b) => b.costNanos - a.costNanos || b.requests - a.requests);
 }

@@ -289,10 +289,10 @@ export class LiveSpend extends Disposable {
     const files = [...this.pendingFiles];
     this.pendingFiles.clear();
     void this.enqueue(async () => {
-      const before = this.ledger.totals.costNanos + this.ledger.totals.requests;
+      const before = this.ledger.totals.spendNanos + this.ledger.totals.requests;
       const stats = await this.scanner.readFiles(files);
       this.counters.incrementalReads++;
-      if (stats.events > 0 || this.ledger.totals.costNanos + this.ledger.totals.requests !== before) {
+      if (stats.events > 0 || this.ledger.totals.spendNanos + this.ledger.totals.requests !== before) {
         this.scheduleSave();
         this.updated.fire();
       }

@@ -21,7 +21,7 @@ export function sessionPicks(ledger: Ledger, now: number, locale?: string): Sess
     .slice(0, MAX_ITEMS);
   return rows.map(({ id, totals, info }) => {
     const active = now - totals.lastTimestamp <= ACTIVE_WINDOW_MS;
-    const cost = formatUSD(totals.costNanos, locale) + (totals.unpricedRequests ? '+' : '');
+    const cost = formatUSD(totals.spendNanos, locale) + (totals.unpricedRequests ? '+' : '');
     const models = [...info!.models.keys()].join(', ');
     const started = new Date(totals.firstTimestamp).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
     const tokens = totals.inputTokens + totals.outputTokens + totals.cacheCreationTokens + totals.cacheReadTokens;
@@ -40,9 +40,9 @@ export async function pickSession(ledger: Ledger, locale?: string): Promise<void
     void vscode.window.showInformationMessage('Agent Spend: no agent sessions found yet (Claude Code, Codex CLI).');
     return;
   }
-  const total = formatUSD([...ledger.group('session').values()].reduce((s, t) => s + t.costNanos, 0), locale);
+  const total = formatUSD([...ledger.group('session').values()].reduce((s, t) => s + t.spendNanos, 0), locale);
   const choice = await vscode.window.showQuickPick(picks, {
-    title: `Agent Spend — ${picks.length} sessions, ${total} estimated`,
+    title: `Agent Spend — ${picks.length} sessions, ${total}`,
     placeHolder: 'Pick a session to open its log',
     matchOnDescription: true,
     matchOnDetail: true,

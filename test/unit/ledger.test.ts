@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { UsageEvent } from '../../src/core/events';
-import { Ledger, localDayKey } from '../../src/core/ledger';
+import { costBasis, Ledger, localDayKey } from '../../src/core/ledger';
 import { buildReport } from '../../src/core/report';
 import { tokens } from './helpers';
 
@@ -38,6 +38,27 @@ describe('ledger', () => {
     assert.equal(l.totals.costNanos, 7);
     assert.equal(l.group('model').get('(unknown)')!.unpricedRequests, 1);
     assert.equal(l.group('agent').get('codex')!.unpricedRequests, 1);
+  });
+
+  it('a logged cost is the spend; the estimate is kept beside it; unpriced means neither', () => {
+    const l = new Ledger(pricer);
+    l.add(ev({ key: 'est', tokens: tokens({ output: 100 }) })); // estimate 100, no log
+    l.add(ev({ key: 'both', agent: 'cline', tokens: tokens({ output: 200 }), loggedCostUSD: 0.00000025 })); // logged 250, estimate 200
+    l.add(ev({ key: 'logonly', agent: 'cline', model: null, loggedCostUSD: 0.000001 })); // logged 1000, no model
+    l.add(ev({ key: 'free', agent: 'opencode', model: 'free-unknown', loggedCostUSD: 0 })); // logged $0: priced, not unpriced
+    l.add(ev({ key: 'none', agent: 'aider', model: 'free-unknown' })); // neither
+    const t = l.totals;
+    assert.equal(t.spendNanos, 100 + 250 + 1000 + 0);
+    assert.equal(t.costNanos, 100 + 200);
+    assert.equal(t.unpricedRequests, 1);
+    assert.equal(t.estimateUnpricedRequests, 3);
+    assert.equal(t.loggedRequests, 3);
+    assert.equal(t.loggedCostNanos, 1250);
+    assert.deepEqual([t.estimateOfLoggedNanos, t.loggedOfEstimatedNanos], [200, 250]);
+    assert.equal(costBasis(t), 'mixed');
+    assert.equal(costBasis(l.group('agent').get('cline')!), 'logged');
+    assert.equal(costBasis(l.group('agent').get('claude-code')!), 'estimated');
+    assert.equal(l.costBetween(0, Number.MAX_SAFE_INTEGER / 2), 1350, 'burn rate follows the spend');
   });
 
   it('groups by local day, project, agent and branch', () => {
