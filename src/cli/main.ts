@@ -125,22 +125,26 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
   });
-  const ledger = new Ledger(new Pricer());
+  const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(fs), (events) => ledger.addAll(events), { onWarning: (w) => scanWarnings.push(w) });
   const store = args.indexDir ? new IndexStore(args.indexDir, fs) : undefined;
   const indexNotes: string[] = [];
+  let restoredFiles = -1;
   if (store) {
     const loaded = await store.load();
     if (loaded.kind === 'loaded') {
-      ledger.addAll(loaded.snapshot.records);
+      ledger.restore(loaded.snapshot.records);
       scanner.restoreFiles(loaded.snapshot.files);
+      restoredFiles = loaded.snapshot.files.length;
     } else if (loaded.kind === 'unusable') {
       indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
     }
   }
-  await scanner.scanAll();
-  if (store && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()] }))) {
+  const stats = await scanner.scanAll();
+  // Nothing read and nothing vanished: the index on disk already says all this.
+  const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
+  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()] }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;

@@ -195,8 +195,21 @@ export class Ledger {
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
 
-  constructor(private pricer: PriceRequest, private readonly dayKey: (ts: number) => string = localDayKey) {
-    this.agg = new Aggregator(GROUP_BYS, dayKey);
+  /**
+   * `live`: keeps every grouping, session and per-minute figure up to date as requests
+   * arrive (the extension's views). `totals-only`: dedup and overall totals only, for a
+   * one-shot report that groups the records itself (the CLI).
+   */
+  constructor(
+    private pricer: PriceRequest,
+    private readonly dayKey: (ts: number) => string = localDayKey,
+    private readonly mode: 'live' | 'totals-only' = 'live',
+  ) {
+    this.agg = this.newAggregator();
+  }
+
+  private newAggregator(): Aggregator {
+    return new Aggregator(this.mode === 'live' ? GROUP_BYS : [], this.dayKey);
   }
 
   get size(): number {
@@ -245,6 +258,28 @@ export class Ledger {
     return 'merged';
   }
 
+  /**
+   * Adds deduplicated requests from the persistent index. Takes ownership of the objects
+   * (they become the records, priced afresh) instead of copying them: a warm start adopts
+   * tens of thousands at once.
+   */
+  restore(events: Iterable<UsageEvent>): void {
+    for (const e of events) {
+      if (this.records.has(e.key)) {
+        this.add(e);
+        continue;
+      }
+      const rec = e as RequestRecord;
+      rec.sessionId = this.intern(rec.sessionId);
+      rec.project = this.intern(rec.project);
+      rec.file = this.intern(rec.file);
+      if (rec.model !== null) rec.model = this.intern(rec.model);
+      rec.costNanos = this.pricer.priceNanos(rec.model, rec.tokens);
+      this.records.set(rec.key, rec);
+      this.apply(rec, 1);
+    }
+  }
+
   addAll(events: Iterable<UsageEvent>): number {
     let changed = 0;
     for (const e of events) if (this.add(e) !== 'unchanged') changed++;
@@ -254,7 +289,7 @@ export class Ledger {
   /** Re-prices every request (after the user changed price overrides). */
   reprice(pricer: PriceRequest): void {
     this.pricer = pricer;
-    this.agg = new Aggregator(GROUP_BYS, this.dayKey);
+    this.agg = this.newAggregator();
     this.costPerMinute.clear();
     this.sessionInfo.clear();
     for (const [key, r] of this.records) {
@@ -279,6 +314,7 @@ export class Ledger {
 
   private apply(r: RequestRecord, sign: 1 | -1): void {
     this.agg.apply(r, sign);
+    if (this.mode !== 'live') return;
     this.applySession(r, sign);
     const spend = spendNanosOf(r);
     if (spend) {

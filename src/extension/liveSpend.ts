@@ -136,7 +136,7 @@ export class LiveSpend extends Disposable {
     }
     const { snapshot, bytes } = result;
     const keep = this.retained(snapshot.records);
-    this.ledger.addAll(keep);
+    this.ledger.restore(keep);
     this.scanner.restoreFiles(snapshot.files);
     const loadMs = Date.now() - started;
     this.counters.index = { requests: keep.length, files: snapshot.files.length, loadMs, firstTotalMs: Date.now() - this.startedAt };

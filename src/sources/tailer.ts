@@ -61,6 +61,9 @@ export class Tailer {
     parserFor: (restarted: boolean) => LineParser,
     cursor?: FileCursor,
   ): Promise<ReadResult> {
+    if (cursor && (await this.isUnchanged(path, cursor))) {
+      return { events: [], cursor, restarted: false, bytesRead: 0, malformedLines: 0, oversizedLines: 0 };
+    }
     const handle = await this.fs.open(path, 'r');
     try {
       const stat = await handle.stat();
@@ -81,6 +84,12 @@ export class Tailer {
     } finally {
       await handle.close();
     }
+  }
+
+  /** Same size, mtime and inode as when last read: one stat instead of open + read + close. */
+  private async isUnchanged(path: string, cursor: FileCursor): Promise<boolean> {
+    const st = await this.fs.stat(path);
+    return st.size === cursor.size && st.mtimeMs === cursor.mtimeMs && (cursor.ino === 0 || st.ino === cursor.ino);
   }
 
   private async readLines(
