@@ -10,6 +10,7 @@ import { AGENT_IDS, type AgentId } from '../core/events';
 import { GROUP_BYS, type GroupBy, Ledger } from '../core/ledger';
 import { Pricer } from '../core/pricing';
 import { buildReport, unpricedModels, type Report, type ReportTotals } from '../core/report';
+import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
@@ -27,6 +28,9 @@ interface ReportArgs {
   agents?: AgentId[];
   claudeDirs: string[];
   codexHome?: string;
+  geminiHome?: string;
+  /** Folders (or history files) for aider; default: the current folder. */
+  aiderPaths: string[];
   /** Folder of a persistent index to resume from and update (opt-in). */
   indexDir?: string;
 }
@@ -44,17 +48,21 @@ Options:
   --agent <a,b>          only these agents (${IMPLEMENTED_AGENTS.join(', ')})
   --claude-dir <dir>     read this Claude Code config or projects folder instead of the defaults (repeatable)
   --codex-home <dir>     read this Codex home instead of $CODEX_HOME / ~/.codex
+  --gemini-home <dir>    read this Gemini CLI home instead of $GEMINI_CLI_HOME / ~/.gemini
+  --aider <path>         a folder (its .aider.chat.history.md, or its git root's) or an aider
+                         history file; repeatable (default: the current folder)
   --index <dir>          keep a persistent index in <dir>: later runs read only what was
                          appended, and requests of logs deleted since stay counted
   -h, --help             this help
   -v, --version          the version
 
 Reads the same locations and environment variables as the agents (HOME,
-CLAUDE_CONFIG_DIR, CODEX_HOME). Costs are estimates at list prices unless
-marked otherwise; requests of models without a price are counted as unpriced.`;
+CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME). Costs are the agents' own logged
+costs where they log one, else estimates at list prices; requests with neither are
+counted as unpriced, never as $0.`;
 
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
-  const args: ReportArgs = { json: false, claudeDirs: [] };
+  const args: ReportArgs = { json: false, claudeDirs: [], aiderPaths: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -83,6 +91,8 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
       }
       case '--claude-dir': args.claudeDirs.push(value()); break;
       case '--codex-home': args.codexHome = value(); break;
+      case '--gemini-home': args.geminiHome = value(); break;
+      case '--aider': args.aiderPaths.push(value()); break;
       case '--index': args.indexDir = value(); break;
       default: throw new UsageError(`unknown option "${a}" (see agent-spend --help)`);
     }
@@ -119,11 +129,14 @@ export interface ReportOutput {
 export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = process.env): Promise<ReportOutput> {
   for (const d of args.claudeDirs) await assertReadableDir('--claude-dir', d);
   if (args.codexHome) await assertReadableDir('--codex-home', args.codexHome);
+  if (args.geminiHome) await assertReadableDir('--gemini-home', args.geminiHome);
   const sourceEnv = { env: { ...env }, home: env['HOME'] || env['USERPROFILE'] || os.homedir(), platform: process.platform };
   if (args.claudeDirs.length > 0) sourceEnv.env['CLAUDE_CONFIG_DIR'] = args.claudeDirs.join(',');
   const sources = createSources(sourceEnv, fs, {
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
+    ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
+    ...splitAiderPaths(args.aiderPaths.length > 0 ? args.aiderPaths : [process.cwd()]),
   });
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
@@ -155,8 +168,8 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   }, args.by);
   const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {
-    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
-    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions`);
+    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
+    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp`);
   }
   const unpriced = unpricedModels(ledger.allRecords());
   if (unpriced.length > 0) {
@@ -180,22 +193,24 @@ function costCell(t: ReportTotals): string {
 }
 
 export function formatTable(report: Report, by: GroupBy | undefined, warnings: readonly string[]): string {
-  const head = [by ?? '', 'requests', 'input', 'output', 'cache write', 'cache read', 'cost (est.)', 'unpriced'];
-  const row = (key: string, t: ReportTotals) => [
+  const head = [by ?? '', 'requests', 'input', 'output', 'cache write', 'cache read', 'cost', 'basis', 'unpriced'];
+  const row = (key: string, t: ReportTotals, basis: string) => [
     key, NUM.format(t.requests), NUM.format(t.inputTokens), NUM.format(t.outputTokens), NUM.format(t.cacheCreationTokens),
-    NUM.format(t.cacheReadTokens), costCell(t), t.unpricedRequests ? NUM.format(t.unpricedRequests) : '',
+    NUM.format(t.cacheReadTokens), costCell(t), basis === 'none' ? '' : basis, t.unpricedRequests ? NUM.format(t.unpricedRequests) : '',
   ];
-  const rows = by ? report.groups.map((g) => row(g.key, g)) : [];
-  rows.push(row('total', report.totals));
+  const rows = by ? report.groups.map((g) => row(g.key, g, report.basis.get(g.key) ?? '')) : [];
+  rows.push(row('total', report.totals, report.basis.get('') ?? ''));
   const all = [head, ...rows];
   const widths = head.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
-  const fmt = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  const leftAligned = new Set([0, 7]);
+  const fmt = (r: string[]) => r.map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   const lines = [fmt(head), widths.map((w) => '─'.repeat(w)).join('  ')];
   rows.forEach((r, i) => {
     if (i === rows.length - 1 && by) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
     lines.push(fmt(r));
   });
-  if (report.totals.unpricedRequests > 0) lines.push('cost: estimated at list prices; "+" leaves out unpriced requests, "—" has none priced');
+  lines.push('cost: as logged by the agent where it logs one (basis "logged"), else estimated from tokens at list prices' +
+    (report.totals.unpricedRequests > 0 ? '; "+" leaves out unpriced requests, "—" has none priced' : ''));
   for (const w of warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 /** Report shapes shared by the CLI's JSON output and the extension's views. */
-import { Aggregator, spendNanosOf, type GroupBy, type RequestRecord, type Totals, localDayKey } from './ledger';
+import { Aggregator, costBasis, spendNanosOf, type GroupBy, type RequestRecord, type Totals, localDayKey } from './ledger';
 
 /** The public totals shape (`agent-spend report --json`). */
 export interface ReportTotals {
@@ -23,6 +23,8 @@ export interface ReportFilter {
 export interface Report {
   totals: ReportTotals;
   groups: Array<{ key: string } & ReportTotals>;
+  /** How each figure was obtained (for labels; not part of the JSON report): by group key, and '' for the total. */
+  basis: Map<string, ReturnType<typeof costBasis>>;
 }
 
 export function nanosToUSD(nanos: number): number {
@@ -60,12 +62,16 @@ export function buildReport(
     }
     agg.apply(r, 1);
   }
+  const basis = new Map<string, ReturnType<typeof costBasis>>([['', costBasis(agg.totals)]]);
   const groups = by
-    ? [...agg.group(by)].map(([key, t]) => ({ key, ...toReportTotals(t) }))
+    ? [...agg.group(by)].map(([key, t]) => {
+      basis.set(key, costBasis(t));
+      return { key, ...toReportTotals(t) };
+    })
     : [];
   if (by === 'day') groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   else groups.sort((a, b) => b.costUSD - a.costUSD || b.requests - a.requests || (a.key < b.key ? -1 : 1));
-  return { totals: toReportTotals(agg.totals), groups };
+  return { totals: toReportTotals(agg.totals), groups, basis };
 }
 
 /** Unpriced model ids with their request counts, most requests first. */

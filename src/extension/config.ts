@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import * as z from 'zod/mini';
 import { AgentIdSchema, type AgentId } from '../core/events';
 import type { PriceOverrides } from '../core/pricing';
+import { IMPLEMENTED_AGENTS } from '../sources/registry';
 
 export const PERIODS = ['today', 'session', 'week', 'month'] as const;
 export type Period = (typeof PERIODS)[number];
@@ -22,9 +23,11 @@ const OverrideSchema = z.object({
 const SETTINGS = {
   'statusBar.period': { schema: z.enum(PERIODS), default: 'today' as Period },
   'statusBar.showBurnRate': { schema: z.boolean(), default: true },
-  'sources.enabled': { schema: z.array(AgentIdSchema), default: ['claude-code', 'codex'] as AgentId[] },
+  'sources.enabled': { schema: z.array(AgentIdSchema), default: [...IMPLEMENTED_AGENTS] as AgentId[] },
   'sources.claudeCode.paths': { schema: z.array(z.string().check(z.minLength(1))), default: [] as string[] },
   'sources.codex.home': { schema: z.string(), default: '' },
+  'sources.geminiCli.home': { schema: z.string(), default: '' },
+  'sources.aider.paths': { schema: z.array(z.string().check(z.minLength(1))), default: [] as string[] },
   'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
   'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
@@ -38,6 +41,9 @@ export interface Config {
   enabledAgents: AgentId[];
   claudeCodePaths: string[];
   codexHome: string;
+  geminiHome: string;
+  /** Extra aider folders or history files (workspace folders are always read). */
+  aiderPaths: string[];
   rescanSeconds: number;
   priceOverrides: PriceOverrides;
   /** Days of history the index keeps; 0 = all. */
@@ -68,6 +74,8 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     enabledAgents: get('sources.enabled'),
     claudeCodePaths: get('sources.claudeCode.paths'),
     codexHome: get('sources.codex.home').trim(),
+    geminiHome: get('sources.geminiCli.home').trim(),
+    aiderPaths: get('sources.aider.paths'),
     rescanSeconds: get('sources.rescanSeconds'),
     priceOverrides: get('pricing.overrides'),
     retentionDays: get('history.retentionDays'),
@@ -125,5 +133,5 @@ export class ConfigWatcher implements vscode.Disposable {
 }
 
 function sourcesOf(c: Config) {
-  return [c.enabledAgents, c.claudeCodePaths, c.codexHome];
+  return [c.enabledAgents, c.claudeCodePaths, c.codexHome, c.geminiHome, c.aiderPaths];
 }

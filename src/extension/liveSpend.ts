@@ -12,6 +12,7 @@ import { Pricer } from '../core/pricing';
 import { summarize, type SpendSummary } from '../core/summary';
 import { DirWatcher, foldersToWatch } from '../sources/dirWatcher';
 import { createSources } from '../sources/registry';
+import { splitAiderPaths } from '../sources/locations';
 import { Scanner, type ScanStats, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import type { IndexSnapshot } from '../state/indexCodec';
@@ -22,7 +23,7 @@ import type { Log } from './log';
 
 /** Appends are coalesced for this long before reading (an agent writes several lines per response). */
 const CHANGE_DEBOUNCE_MS = 25;
-const LOG_EXTENSIONS = new Set(['.jsonl', '.json']);
+const LOG_EXTENSIONS = new Set(['.jsonl', '.json', '.md']);
 /** New files/folders trigger a discovery pass after this delay. */
 const DISCOVERY_DEBOUNCE_MS = 250;
 /** Index writes are batched: at most one per this interval while agents write. */
@@ -220,10 +221,13 @@ export class LiveSpend extends Disposable {
 
   private createScanner(): Scanner {
     const env = { env: process.env, home: os.homedir(), platform: process.platform };
+    const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const sources = createSources(env, fsp, {
       enabled: this.config.enabledAgents,
       claudeCodePaths: this.config.claudeCodePaths,
       ...(this.config.codexHome ? { codexHome: this.config.codexHome } : {}),
+      ...(this.config.geminiHome ? { geminiHome: this.config.geminiHome } : {}),
+      ...splitAiderPaths([...workspaceFolders, ...this.config.aiderPaths]),
     });
     return new Scanner(sources, new Tailer(fsp), (events) => this.ledger.addAll(events), {
       onWarning: (w) => this.log.warn(`${w.agent}: ${w.path}: ${w.message}${w.count > 1 ? ` (${w.count})` : ''}`),

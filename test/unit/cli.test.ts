@@ -59,7 +59,7 @@ describe('agent-spend CLI', () => {
     const r = run(['report', '--by', 'model'], { HOME: home, TZ: 'UTC' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /claude-sonnet-4-5-20250929\s+1\s+1,000\s+2,500/);
-    assert.match(r.stdout, /total\s+2\s+1,010\s+2,520\s+3,000\s+4,000\s+\$0\.06\+\s+1/);
+    assert.match(r.stdout, /total\s+2\s+1,010\s+2,520\s+3,000\s+4,000\s+\$0\.06\+\s+estimated\s+1/);
     assert.match(r.stdout, /mystery-model-9\s+1\s+10\s+20\s+0\s+0\s+—\s+1/);
     assert.match(r.stdout, /warning: unpriced/);
   });
@@ -99,7 +99,7 @@ describe('agent-spend CLI', () => {
   });
 
   it('parses arguments strictly', () => {
-    assert.deepEqual(parseReportArgs(['--json', '--by=session', '--agent', 'codex,claude-code']), { json: true, by: 'session', agents: ['codex', 'claude-code'], claudeDirs: [] });
+    assert.deepEqual(parseReportArgs(['--json', '--by=session', '--agent', 'codex,claude-code']), { json: true, by: 'session', agents: ['codex', 'claude-code'], claudeDirs: [], aiderPaths: [] });
     assert.throws(() => parseReportArgs(['--since', '2026-02-30']), UsageError);
     assert.throws(() => parseReportArgs(['--since', '2026-02-03', '--until', '2026-02-01']), UsageError);
     assert.throws(() => parseReportArgs(['--by']), UsageError);
