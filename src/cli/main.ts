@@ -140,7 +140,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   });
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
-  const scanner = new Scanner(sources, new Tailer(fs), (events) => ledger.addAll(events), { onWarning: (w) => scanWarnings.push(w) });
+  const scanner = new Scanner(sources, new Tailer(fs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
   const store = args.indexDir ? new IndexStore(args.indexDir, fs) : undefined;
   const indexNotes: string[] = [];
   let restoredFiles = -1;
@@ -168,8 +168,8 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   }, args.by);
   const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {
-    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
-    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp`);
+    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
+    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp, OpenCode data in ~/.local/share/opencode, Cline/Roo/Kilo tasks in the editor's globalStorage`);
   }
   const unpriced = unpricedModels(ledger.allRecords());
   if (unpriced.length > 0) {

@@ -68,3 +68,28 @@ export interface SourceWarning {
   message: string;
   count: number;
 }
+
+/**
+ * A human prompt that starts a task (one prompt and the agent's work until the next one).
+ * `text` is untrusted log text, cut to PROMPT_TEXT_MAX characters.
+ */
+export const PromptEventSchema = z.object({
+  kind: z.literal('prompt'),
+  agent: AgentIdSchema,
+  /** Unique per prompt across files (copies in resumed sessions share it). */
+  key: z.string().check(z.minLength(1)),
+  sessionId: z.string(),
+  timestamp: z.number(),
+  text: z.string(),
+  file: z.string(),
+});
+export type PromptEvent = z.infer<typeof PromptEventSchema>;
+
+export const PROMPT_TEXT_MAX = 500;
+
+/** What a source emits: usage of a request, or a prompt. */
+export type SourceEvent = UsageEvent | PromptEvent;
+
+export function isPrompt(e: SourceEvent): e is PromptEvent {
+  return (e as PromptEvent).kind === 'prompt';
+}

@@ -8,7 +8,8 @@
  * new one — and costs are integer nano-dollars, so adding and subtracting never
  * drifts and totals are exact to the cent.
  */
-import type { AgentId, TokenCounts, UsageEvent } from './events';
+import { isPrompt, type AgentId, type SourceEvent, type TokenCounts, type UsageEvent } from './events';
+import { buildTasks, isHumanPrompt, type PromptRecord, type Task } from './tasks';
 import type { Pricer } from './pricing';
 
 /** What the ledger needs of pricing (the Pricer class, or a stand-in in tests). */
@@ -192,6 +193,13 @@ export class Ledger {
   /** Estimated cost per minute (epoch minute → nano-USD), for burn rates. */
   private readonly costPerMinute = new Map<number, number>();
   private readonly sessionInfo = new Map<string, SessionInfo>();
+  /** Live mode: the request keys of each session, its prompts, and the sessions changed since the last drain. */
+  private readonly sessionKeys = new Map<string, Set<string>>();
+  /** Live mode: the request keys attributed to each file (for documents re-read as a whole). */
+  private readonly fileKeys = new Map<string, Set<string>>();
+  private readonly prompts = new Map<string, PromptRecord[]>();
+  private readonly promptKeys = new Set<string>();
+  private changed = new Set<string>();
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
 
@@ -280,10 +288,70 @@ export class Ledger {
     }
   }
 
-  addAll(events: Iterable<UsageEvent>): number {
+  /** Adds usage and prompt events; returns how many changed the ledger. */
+  addAll(events: Iterable<SourceEvent>): number {
     let changed = 0;
-    for (const e of events) if (this.add(e) !== 'unchanged') changed++;
+    for (const e of events) {
+      if (isPrompt(e)) {
+        if (this.addPrompt(e)) changed++;
+      } else if (this.add(e) !== 'unchanged') {
+        changed++;
+      }
+    }
     return changed;
+  }
+
+  /**
+   * A new reading of a whole document: requests attributed to `file` that are not in
+   * `events` any more are removed, then `events` are added. Returns the number removed.
+   */
+  replaceFile(file: string, events: readonly SourceEvent[]): number {
+    const fresh = new Set(events.map((e) => e.key));
+    let removed = 0;
+    for (const key of [...(this.fileKeys.get(file) ?? [])]) {
+      if (fresh.has(key)) continue;
+      const rec = this.records.get(key);
+      if (!rec) continue;
+      this.apply(rec, -1);
+      this.records.delete(key);
+      removed++;
+    }
+    this.addAll(events);
+    return removed;
+  }
+
+  /** Keeps a human prompt (a task start) once; command wrappers and empty texts are not tasks. */
+  addPrompt(p: PromptRecord): boolean {
+    if (this.mode !== 'live' || this.promptKeys.has(p.key) || !isHumanPrompt(p.text)) return false;
+    this.promptKeys.add(p.key);
+    const rec: PromptRecord = { key: p.key, sessionId: this.intern(p.sessionId), timestamp: p.timestamp, text: p.text, file: this.intern(p.file) };
+    const list = this.prompts.get(rec.sessionId);
+    if (list) list.push(rec);
+    else this.prompts.set(rec.sessionId, [rec]);
+    this.changed.add(rec.sessionId);
+    return true;
+  }
+
+  allPrompts(): IterableIterator<PromptRecord> {
+    return [...this.prompts.values()].flat()[Symbol.iterator]();
+  }
+
+  /** The session's requests (live mode). */
+  sessionRequests(sessionId: string): RequestRecord[] {
+    const keys = this.sessionKeys.get(sessionId);
+    return keys ? [...keys].map((k) => this.records.get(k)!) : [];
+  }
+
+  /** The session's tasks: each prompt with the requests until the next one. */
+  tasks(sessionId: string): Task[] {
+    return buildTasks(sessionId, this.prompts.get(sessionId) ?? [], this.sessionRequests(sessionId));
+  }
+
+  /** Sessions whose requests or prompts changed since the last call (for incremental view updates). */
+  drainChangedSessions(): Set<string> {
+    const out = this.changed;
+    this.changed = new Set();
+    return out;
   }
 
   /** Re-prices every request (after the user changed price overrides). */
@@ -292,6 +360,8 @@ export class Ledger {
     this.agg = this.newAggregator();
     this.costPerMinute.clear();
     this.sessionInfo.clear();
+    this.sessionKeys.clear();
+    this.fileKeys.clear();
     for (const [key, r] of this.records) {
       const repriced = { ...r, costNanos: pricer.priceNanos(r.model, r.tokens) };
       this.records.set(key, repriced);
@@ -333,6 +403,23 @@ export class Ledger {
   }
 
   private applySession(r: RequestRecord, sign: 1 | -1): void {
+    this.changed.add(r.sessionId);
+    let byFile = this.fileKeys.get(r.file);
+    if (sign > 0) {
+      if (!byFile) this.fileKeys.set(r.file, (byFile = new Set()));
+      byFile.add(r.key);
+    } else if (byFile) {
+      byFile.delete(r.key);
+      if (byFile.size === 0) this.fileKeys.delete(r.file);
+    }
+    let keys = this.sessionKeys.get(r.sessionId);
+    if (sign > 0) {
+      if (!keys) this.sessionKeys.set(r.sessionId, (keys = new Set()));
+      keys.add(r.key);
+    } else if (keys) {
+      keys.delete(r.key);
+      if (keys.size === 0) this.sessionKeys.delete(r.sessionId);
+    }
     let info = this.sessionInfo.get(r.sessionId);
     if (!info) {
       if (sign < 0) return;

@@ -28,6 +28,8 @@ const SETTINGS = {
   'sources.codex.home': { schema: z.string(), default: '' },
   'sources.geminiCli.home': { schema: z.string(), default: '' },
   'sources.aider.paths': { schema: z.array(z.string().check(z.minLength(1))), default: [] as string[] },
+  'sources.openCode.dataDir': { schema: z.string(), default: '' },
+  'sources.cline.paths': { schema: z.array(z.string().check(z.minLength(1))), default: [] as string[] },
   'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
   'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
@@ -44,6 +46,8 @@ export interface Config {
   geminiHome: string;
   /** Extra aider folders or history files (workspace folders are always read). */
   aiderPaths: string[];
+  openCodeDataDir: string;
+  clinePaths: string[];
   rescanSeconds: number;
   priceOverrides: PriceOverrides;
   /** Days of history the index keeps; 0 = all. */
@@ -76,6 +80,8 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     codexHome: get('sources.codex.home').trim(),
     geminiHome: get('sources.geminiCli.home').trim(),
     aiderPaths: get('sources.aider.paths'),
+    openCodeDataDir: get('sources.openCode.dataDir').trim(),
+    clinePaths: get('sources.cline.paths'),
     rescanSeconds: get('sources.rescanSeconds'),
     priceOverrides: get('pricing.overrides'),
     retentionDays: get('history.retentionDays'),
@@ -133,5 +139,5 @@ export class ConfigWatcher implements vscode.Disposable {
 }
 
 function sourcesOf(c: Config) {
-  return [c.enabledAgents, c.claudeCodePaths, c.codexHome, c.geminiHome, c.aiderPaths];
+  return [c.enabledAgents, c.claudeCodePaths, c.codexHome, c.geminiHome, c.aiderPaths, c.openCodeDataDir, c.clinePaths];
 }

@@ -228,8 +228,10 @@ export class LiveSpend extends Disposable {
       ...(this.config.codexHome ? { codexHome: this.config.codexHome } : {}),
       ...(this.config.geminiHome ? { geminiHome: this.config.geminiHome } : {}),
       ...splitAiderPaths([...workspaceFolders, ...this.config.aiderPaths]),
+      ...(this.config.openCodeDataDir ? { openCodeDataDir: this.config.openCodeDataDir } : {}),
+      clinePaths: this.config.clinePaths,
     });
-    return new Scanner(sources, new Tailer(fsp), (events) => this.ledger.addAll(events), {
+    return new Scanner(sources, new Tailer(fsp), (events, replacing) => (replacing ? this.ledger.replaceFile(replacing, events) : this.ledger.addAll(events)), {
       onWarning: (w) => this.log.warn(`${w.agent}: ${w.path}: ${w.message}${w.count > 1 ? ` (${w.count})` : ''}`),
     });
   }

@@ -3,7 +3,7 @@
  * the tailer (bounded concurrency), and hands the events to a sink (the ledger).
  * Keeps one cursor and one parser per file between scans, and every problem once.
  */
-import type { UsageEvent } from '../core/events';
+import type { SourceEvent } from '../core/events';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -63,7 +63,8 @@ export class Scanner {
   constructor(
     private readonly sources: readonly Source[],
     private readonly tailer: Tailer,
-    private readonly sink: (events: UsageEvent[]) => void,
+    /** Receives new events; `replacing` names a document whose earlier events this reading replaces. */
+    private readonly sink: (events: SourceEvent[], replacing?: string) => void,
     private readonly opts: ScannerOptions = {},
   ) {}
 
@@ -217,17 +218,20 @@ export class Scanner {
       const stamp = `${st.size}:${st.mtimeMs}`;
       if (stamp === tracked.docStamp) return;
       tracked.docStamp = stamp;
-      if (st.size > MAX_DOCUMENT_BYTES) {
+      if (tracked.source.opensItself?.(path)) {
+        content = Buffer.alloc(0);
+      } else if (st.size > MAX_DOCUMENT_BYTES) {
         this.warn(tracked.source.agent, path, 'oversized-lines', `skipped: ${Math.round(st.size / 1e6)} MB is over the document size limit`);
         return;
+      } else {
+        content = await handle.readFile();
       }
-      content = await handle.readFile();
     } finally {
       await handle.close();
     }
     stats.filesRead++;
     stats.bytesRead += content.length;
-    let events: UsageEvent[];
+    let events: SourceEvent[];
     try {
       events = tracked.source.parseDocument!(path, content);
     } catch (err) {
@@ -237,7 +241,8 @@ export class Scanner {
     }
     tracked.docFailures = 0;
     stats.events += events.length;
-    if (events.length > 0) this.sink(events);
+    if (tracked.source.replacesOnReread) this.sink(events, path);
+    else if (events.length > 0) this.sink(events);
   }
 
   private warn(agent: string, path: string, kind: WarningKind, message: string, count = 1): void {

@@ -3,7 +3,7 @@
  * keeps its logs and how to turn one log line into usage events; the tailer owns
  * all file I/O (offsets, partial lines, truncation), so adapters stay pure.
  */
-import type { AgentId, UsageEvent } from '../core/events';
+import type { AgentId, SourceEvent } from '../core/events';
 
 /** Environment a source resolves its default locations from (injected, never read globally). */
 export interface SourceEnv {
@@ -24,13 +24,13 @@ export interface SourceFs {
 /** Parses the lines of ONE file, in order. May keep state between lines (and between reads). */
 export interface LineParser {
   /** One complete line, without its newline. Returns the usage events it carries (often none). Throws on malformed input. */
-  parseLine(line: string): UsageEvent[];
+  parseLine(line: string): SourceEvent[];
   /**
    * Optional fast path over the raw bytes of one line (`buf[start, end)`, no newline):
    * lets a parser skip decoding parts it does not need (e.g. Claude Code's content blocks).
    * Must give the same result as `parseLine` on the decoded line.
    */
-  parseBytes?(buf: Buffer, start: number, end: number): UsageEvent[];
+  parseBytes?(buf: Buffer, start: number, end: number): SourceEvent[];
   /**
    * Plain JSON-able state to persist with the file's offset, so that after a restart the
    * file is read on from where it was (`Source.createParser(file, state)` restores it).
@@ -47,7 +47,7 @@ export interface LineParser {
  * malformed (e.g. caught mid-write): the scanner keeps what it had and tries again on
  * the next change.
  */
-export type DocumentParser = (file: string, content: Buffer) => UsageEvent[];
+export type DocumentParser = (file: string, content: Buffer) => SourceEvent[];
 
 export interface DiscoveredFile {
   path: string;
@@ -80,4 +80,16 @@ export interface Source {
    */
   isDocument?(file: string): boolean;
   parseDocument?: DocumentParser;
+  /**
+   * Documents the source opens itself by path (a database): the scanner only stats them
+   * for changes and passes an empty buffer instead of reading them whole.
+   */
+  opensItself?(file: string): boolean;
+  /**
+   * Each reading of one of its documents is the whole truth for that file: requests read
+   * from it before that are no longer in it are dropped. For agents that fold removed
+   * requests into an aggregate entry (Cline's checkpoint restore); not for agents whose
+   * rewinds drop messages that were billed all the same (Gemini CLI).
+   */
+  replacesOnReread?: boolean;
 }

@@ -8,7 +8,7 @@
  * re-reading never double counts). Lines longer than `maxLineBytes` are skipped
  * and counted without being held in memory.
  */
-import type { UsageEvent } from '../core/events';
+import type { SourceEvent } from '../core/events';
 import type { LineParser, SourceFs } from './source';
 
 export interface FileCursor {
@@ -23,7 +23,7 @@ export interface FileCursor {
 }
 
 export interface ReadResult {
-  events: UsageEvent[];
+  events: SourceEvent[];
   cursor: FileCursor;
   /** True when the file was read from the start because it shrank or was replaced. */
   restarted: boolean;

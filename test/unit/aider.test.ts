@@ -9,7 +9,7 @@ import { AIDER_HISTORY_FILE, AiderSource } from '../../src/sources/aider';
 import { Scanner } from '../../src/sources/scanner';
 import type { SourceEnv, SourceFs } from '../../src/sources/source';
 import { Tailer } from '../../src/sources/tailer';
-import { REAL_LOGS, tempDir, writeFile } from './helpers';
+import { REAL_LOGS, asUsage, tempDir, writeFile } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // helpers: histories written the way aider's io.py writes them
@@ -34,7 +34,7 @@ function setup(opts: { folders: string[]; historyFiles?: string[] }, extra: { fs
   const warnings: string[] = [];
   const events: UsageEvent[] = [];
   const scanner = new Scanner([source], new Tailer(fsImpl), (e) => {
-    events.push(...e);
+    events.push(...e.map(asUsage));
     ledger.addAll(e);
   }, { onWarning: (w) => warnings.push(`${w.kind}:${w.path}`) });
   return { ledger, scanner, source, warnings, events };

@@ -7,7 +7,7 @@ import { ClaudeCodeSource } from '../../src/sources/claudeCode';
 import { Scanner } from '../../src/sources/scanner';
 import type { SourceFs } from '../../src/sources/source';
 import { Tailer } from '../../src/sources/tailer';
-import { REAL_LOGS, claudeAssistant, claudeUser, tempDir, writeFile } from './helpers';
+import { REAL_LOGS, asUsage, claudeAssistant, claudeUser, tempDir, writeFile } from './helpers';
 
 /** Prices every request at 1 nano-USD per output token, so tests can see which copy was kept. */
 const outputPricer = { priceNanos: (model: string | null, t: { output: number }) => (model ? t.output : null) };
@@ -212,7 +212,7 @@ describe('Claude Code source', () => {
       const line = JSON.stringify({ type: 'assistant', extra: { content: [1, 2] }, message: { id: 'm', model: 'claude-sonnet-4-5', content: [{ type: 'tool_use', input: { stop_reason: 'x' } }], usage: { input_tokens: 1, output_tokens: 2 } }, requestId: 'r', sessionId: 's', timestamp: T0 });
       const buf = Buffer.from(line);
       assert.deepEqual(p.parseBytes!(buf, 0, buf.length), p.parseLine(line));
-      assert.equal(p.parseBytes!(buf, 0, buf.length)[0]!.tokens.output, 2);
+      assert.equal(asUsage(p.parseBytes!(buf, 0, buf.length)[0]).tokens.output, 2);
     });
 
     it('match an independent count exactly', async function () {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { UsageEventSchema, type UsageEvent } from '../../src/core/events';
 import { CodexSource } from '../../src/sources/codex';
 import type { SourceEnv, SourceFs } from '../../src/sources/source';
+import { asUsage } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -44,7 +45,7 @@ function parseFile(source: CodexSource, file: string): UsageEvent[] {
   const out: UsageEvent[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!source.needles.some((n) => line.includes(n))) continue;
-    out.push(...parser.parseLine(line));
+    out.push(...parser.parseLine(line).map(asUsage));
   }
   return out;
 }
@@ -190,8 +191,8 @@ describe('CodexSource', () => {
       const first = p.parseLine(JSON.stringify(tokenCount(u(100, 0, 10), u(100, 0, 10))));
       // last_token_usage disagrees with the totals' difference: the totals win
       const second = p.parseLine(JSON.stringify(tokenCount(u(300, 50, 30), u(999, 999, 999))));
-      assert.deepEqual(first[0]!.tokens, { input: 100, output: 10, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 });
-      assert.deepEqual(second[0]!.tokens, { input: 150, output: 20, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 50, reasoning: 0 });
+      assert.deepEqual(asUsage(first[0]).tokens, { input: 100, output: 10, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 });
+      assert.deepEqual(asUsage(second[0]).tokens, { input: 150, output: 20, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 50, reasoning: 0 });
     });
 
     it('emits nothing for repeated identical totals (0.55+ writes every token_count twice)', () => {
@@ -320,7 +321,7 @@ describe('CodexSource', () => {
       const lines = [meta(ID_A), turnContext('m'), ...recs, infoNull()].map((r) => JSON.stringify(r));
       const all: UsageEvent[] = [];
       const parser = s.createParser('f');
-      for (const l of lines) all.push(...parser.parseLine(l));
+      for (const l of lines) all.push(...parser.parseLine(l).map(asUsage));
       assert.deepEqual(parseFile(s, writeFile(path.join(tmp(), 'f'), lines)).map((e) => e.key), all.map((e) => e.key));
       // a message quoting the words (escaped inside a JSON string) does not match any needle
       const quoted = JSON.stringify({ type: 'response_item', payload: { type: 'message', content: '"token_count" "session_meta"' } });
@@ -442,7 +443,7 @@ describe('CodexSource', () => {
       const p = source().createParser('/x/' + rolloutName(ID_C));
       for (const r of [meta(ID_C), turnContext('child-model'), meta(ID_P)]) assert.deepEqual(p.parseLine(JSON.stringify(r)), []);
       const replayed = p.parseLine(JSON.stringify(tokenCount(c, c)));
-      assert.equal(replayed[0]!.model, null); // the parent's own file has no turn_context before it either
+      assert.equal(asUsage(replayed[0]).model, null); // the parent's own file has no turn_context before it either
       assert.equal(replayed[0]!.sessionId, ID_P);
     });
 
@@ -455,7 +456,7 @@ describe('CodexSource', () => {
       p.parseLine(JSON.stringify(meta(ID_C)));
       const own = p.parseLine(JSON.stringify(tokenCount(add(c, c), c)));
       assert.equal(own[0]!.sessionId, ID_C);
-      assert.deepEqual(own[0]!.tokens.input, 200); // first call of C in this file: totals count from zero
+      assert.deepEqual(asUsage(own[0]).tokens.input, 200); // first call of C in this file: totals count from zero
     });
 
     it('a resumed rollout whose parent made no calls: nothing is replayed, child calls still counted once', () => {

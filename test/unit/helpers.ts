@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TokenCounts } from '../../src/core/events';
+import { isPrompt, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
 
 /** Repository root (tests run from out/test/unit). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -82,4 +82,10 @@ export function claudeUser(sessionId: string, text: string, timestamp: string): 
 
 export function tokens(p: Partial<TokenCounts>): TokenCounts {
   return { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0, ...p };
+}
+
+/** The event as a usage event (throws on a prompt): tests of usage parsing. */
+export function asUsage(e: SourceEvent | undefined): UsageEvent {
+  if (!e || isPrompt(e)) throw new Error(`expected a usage event, got ${JSON.stringify(e)}`);
+  return e;
 }

@@ -1,8 +1,15 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import type { UsageEvent } from '../../src/core/events';
 import { costBasis, Ledger, localDayKey } from '../../src/core/ledger';
+import { Pricer } from '../../src/core/pricing';
 import { buildReport } from '../../src/core/report';
-import { tokens } from './helpers';
+import { ClineSource } from '../../src/sources/cline';
+import { Scanner } from '../../src/sources/scanner';
+import { Tailer } from '../../src/sources/tailer';
+import { tempDir, tokens } from './helpers';
 
 /** 1 nano-USD per token of any kind; model "free-unknown" is unpriced. */
 const pricer = {
@@ -113,5 +120,34 @@ describe('ledger', () => {
     assert.equal(r.totals.requests, 2);
     const onlyCodex = buildReport(l.allRecords(), { agents: ['codex'] }, 'agent', dk);
     assert.deepEqual(onlyCodex.groups.map((g) => [g.key, g.requests]), [['codex', 1]]);
+  });
+});
+
+describe('documents re-read whole (Cline checkpoint restore)', () => {
+  const req = (ts: number, tokensOut: number, cost: number) => ({ ts, type: 'say', say: 'api_req_started', text: JSON.stringify({ request: 'x', tokensIn: 10, tokensOut, cacheWrites: 0, cacheReads: 0, cost }) });
+
+  it('requests removed by a restore and folded into deleted_api_reqs are counted once', async () => {
+    const home = tempDir();
+    try {
+      const task = path.join(home, '.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev', 'tasks', '1700000000000');
+      fs.mkdirSync(task, { recursive: true });
+      const file = path.join(task, 'ui_messages.json');
+      const first = { ts: 1700000000000, type: 'say', say: 'task', text: 'Fix the build' };
+      fs.writeFileSync(file, JSON.stringify([first, req(1700000001000, 100, 0.01), req(1700000002000, 200, 0.02), req(1700000003000, 300, 0.03)]));
+      const ledger = new Ledger(new Pricer());
+      const scanner = new Scanner([new ClineSource({ env: {}, home, platform: 'linux' }, fsp)], new Tailer(fsp),
+        (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)));
+      await scanner.scanAll();
+      assert.equal(ledger.totals.outputTokens, 600);
+      // restore to after the first request: the other two become one aggregate entry
+      const aggregate = { ts: 1700000004000, type: 'say', say: 'deleted_api_reqs', text: JSON.stringify({ tokensIn: 20, tokensOut: 500, cacheWrites: 0, cacheReads: 0, cost: 0.05 }) };
+      fs.writeFileSync(file, JSON.stringify([first, req(1700000001000, 100, 0.01), aggregate]));
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      await scanner.scanAll();
+      assert.equal(ledger.totals.outputTokens, 600, 'the aggregate replaces the two removed requests');
+      assert.equal(ledger.totals.loggedCostNanos, 60_000_000);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

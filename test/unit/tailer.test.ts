@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { UsageEvent } from '../../src/core/events';
 import type { LineParser } from '../../src/sources/source';
 import { candidateLines, type FileCursor, Tailer } from '../../src/sources/tailer';
-import { tempDir, tokens, writeFile } from './helpers';
+import { asUsage, tempDir, tokens, writeFile } from './helpers';
 
 /** A minimal parser: lines like {"k":"a","n":5} become one event each. */
 class NumberParser implements LineParser {
@@ -86,7 +86,7 @@ describe('tailer', () => {
     const big = JSON.stringify({ k: 'big', n: 7, pad: 'y'.repeat(10 * 1024 * 1024) });
     const file = writeFile(path.join(dir, 'a.jsonl'), `${big}\n{"k":"b","n":2}\n`);
     const r = await readAll(new Tailer(fsp, { chunkBytes: 64 * 1024 }), file);
-    assert.deepEqual(r.events.map((e) => [e.key, e.tokens.output]), [['big', 7], ['b', 2]]);
+    assert.deepEqual(r.events.map((e) => [e.key, asUsage(e).tokens.output]), [['big', 7], ['b', 2]]);
   });
 
   it('skips a line over the size limit without holding it, and reads on after it', async () => {
@@ -102,7 +102,7 @@ describe('tailer', () => {
     const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\r\n{"k":"b","n":2}\r\n');
     const r = await readAll(new Tailer(fsp), file);
     assert.equal(r.malformedLines, 0);
-    assert.equal(sumOutput(r.events), 3);
+    assert.equal(sumOutput(r.events.map(asUsage)), 3);
   });
 
   it('finds each candidate line once, in file order, with several needles', () => {
@@ -124,7 +124,7 @@ describe('tailer', () => {
           const cuts = [...new Set(cutSeeds.map((c) => c % (content.length + 1)))].sort((a, b) => a - b);
           const whole = path.join(dir, `whole-${Math.random()}.jsonl`);
           fs.writeFileSync(whole, content);
-          const expected = (await readAll(new Tailer(fsp, { chunkBytes }), whole)).events.map((e) => `${e.key}=${e.tokens.output}`);
+          const expected = (await readAll(new Tailer(fsp, { chunkBytes }), whole)).events.map((e) => `${e.key}=${asUsage(e).tokens.output}`);
           const grown = path.join(dir, `grown-${Math.random()}.jsonl`);
           fs.writeFileSync(grown, '');
           const tailer = new Tailer(fsp, { chunkBytes });
@@ -138,7 +138,7 @@ describe('tailer', () => {
             const r = await tailer.read(grown, NEEDLES, () => parser, cursor);
             assert.equal(r.restarted, false);
             cursor = r.cursor;
-            for (const e of r.events) got.push(`${e.key}=${e.tokens.output}`);
+            for (const e of r.events) got.push(`${e.key}=${asUsage(e).tokens.output}`);
           }
           assert.deepEqual(got, expected);
           assert.equal(expected.length, records.filter((r) => 'k' in r).length);

@@ -12,7 +12,7 @@ import { LiveSpend } from '../../../src/extension/liveSpend';
 import { Log } from '../../../src/extension/log';
 
 const config: Config = {
-  period: 'today', showBurnRate: true, enabledAgents: ['claude-code', 'codex'], claudeCodePaths: [], codexHome: '', geminiHome: '', aiderPaths: [],
+  period: 'today', showBurnRate: true, enabledAgents: ['claude-code', 'codex'], claudeCodePaths: [], codexHome: '', geminiHome: '', aiderPaths: [], openCodeDataDir: '', clinePaths: [],
   rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0,
 };
 
