@@ -198,7 +198,7 @@ export class Ledger {
   /** Live mode: the request keys attributed to each file (for documents re-read as a whole). */
   private readonly fileKeys = new Map<string, Set<string>>();
   private readonly prompts = new Map<string, PromptRecord[]>();
-  private readonly promptKeys = new Set<string>();
+  private readonly promptByKey = new Map<string, PromptRecord>();
   private changed = new Set<string>();
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
@@ -320,11 +320,17 @@ export class Ledger {
     return removed;
   }
 
-  /** Keeps a human prompt (a task start) once; command wrappers and empty texts are not tasks. */
+  /**
+   * Keeps a human prompt (a task start) once; of several copies, the earliest (a resumed
+   * session replays its parent's prompts later). Command wrappers and empty texts are not tasks.
+   */
   addPrompt(p: PromptRecord): boolean {
-    if (this.mode !== 'live' || this.promptKeys.has(p.key) || !isHumanPrompt(p.text)) return false;
-    this.promptKeys.add(p.key);
+    if (this.mode !== 'live' || !isHumanPrompt(p.text)) return false;
+    const known = this.promptByKey.get(p.key);
+    if (known && (known.timestamp < p.timestamp || (known.timestamp === p.timestamp && known.file <= p.file))) return false;
+    if (known) this.removePrompt(known);
     const rec: PromptRecord = { key: p.key, sessionId: this.intern(p.sessionId), timestamp: p.timestamp, text: p.text, file: this.intern(p.file) };
+    this.promptByKey.set(rec.key, rec);
     const list = this.prompts.get(rec.sessionId);
     if (list) list.push(rec);
     else this.prompts.set(rec.sessionId, [rec]);
@@ -332,8 +338,15 @@ export class Ledger {
     return true;
   }
 
+  private removePrompt(p: PromptRecord): void {
+    const list = this.prompts.get(p.sessionId);
+    const i = list?.indexOf(p) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+    this.changed.add(p.sessionId);
+  }
+
   allPrompts(): IterableIterator<PromptRecord> {
-    return [...this.prompts.values()].flat()[Symbol.iterator]();
+    return this.promptByKey.values();
   }
 
   /** The session's requests (live mode). */

@@ -6,7 +6,7 @@
  * and the ledger keeps the copy with the largest output (see FORMATS.md).
  */
 import * as path from 'node:path';
-import type { TokenCounts, UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isObject, nonEmpty as str, parseTime, tokenCount as count } from './json';
 import { walkFiles } from './walk';
@@ -18,7 +18,11 @@ export interface ClaudeCodeOptions {
 
 export class ClaudeCodeSource implements Source {
   readonly agent = 'claude-code' as const;
-  readonly needles = ['"usage"'] as const;
+  /**
+   * Usage lines, and human prompts: a `user` message whose content is a string or starts with
+   * a text block (tool results start with a tool_result block and never match).
+   */
+  readonly needles = ['"usage"', '"role":"user","content":"', '"role":"user","content":[{"type":"text"'] as const;
 
   constructor(
     private readonly env: SourceEnv,
@@ -84,7 +88,7 @@ class ClaudeCodeParser implements LineParser {
     this.folderProject = i >= 0 && parts[i + 1] ? parts[i + 1]! : '';
   }
 
-  parseBytes(buf: Buffer, start: number, end: number): UsageEvent[] {
+  parseBytes(buf: Buffer, start: number, end: number): SourceEvent[] {
     const contentAt = buf.indexOf(CONTENT_KEY, start);
     if (contentAt >= 0 && contentAt < end) {
       const stopAt = buf.lastIndexOf(STOP_KEY, end - STOP_KEY.length);
@@ -103,7 +107,7 @@ class ClaudeCodeParser implements LineParser {
     return this.parseLine(buf.toString('utf8', start, end));
   }
 
-  parseLine(line: string): UsageEvent[] {
+  parseLine(line: string): SourceEvent[] {
     return this.parseRecord(JSON.parse(line) as unknown);
   }
 
@@ -111,10 +115,14 @@ class ClaudeCodeParser implements LineParser {
     return { lastTimestamp: this.lastTimestamp };
   }
 
-  private parseRecord(record: unknown): UsageEvent[] {
+  private parseRecord(record: unknown): SourceEvent[] {
     if (!isObject(record)) return [];
     const ts = parseTime(record['timestamp']);
     if (ts !== undefined) this.lastTimestamp = ts;
+    if (record['type'] === 'user') {
+      const prompt = this.toPrompt(record);
+      return prompt ? [prompt] : [];
+    }
     if (record['type'] === 'assistant') {
       const ev = this.toEvent(record, record);
       return ev ? [ev] : [];
@@ -129,6 +137,25 @@ class ClaudeCodeParser implements LineParser {
       }
     }
     return [];
+  }
+
+  /** A human prompt: not a tool result, not meta or a compaction summary, not a subagent's instructions. */
+  private toPrompt(record: Record<string, unknown>): PromptEvent | undefined {
+    if (record['isMeta'] === true || record['isCompactSummary'] === true || record['isSidechain'] === true || this.fileAgentId) return undefined;
+    const message = record['message'];
+    if (!isObject(message)) return undefined;
+    const text = promptText(message['content']);
+    const uuid = str(record['uuid']);
+    if (text === undefined || !uuid) return undefined;
+    return {
+      kind: 'prompt',
+      agent: 'claude-code',
+      key: `ccp:${uuid}`,
+      sessionId: str(record['sessionId']) ?? path.basename(this.file, '.jsonl'),
+      timestamp: parseTime(record['timestamp']) ?? this.lastTimestamp,
+      text: text.slice(0, PROMPT_TEXT_MAX),
+      file: this.file,
+    };
   }
 
   /** `rec` holds message/requestId/timestamp; `outer` the session fields (the same object for plain records). */
@@ -161,6 +188,19 @@ class ClaudeCodeParser implements LineParser {
     if (typeof outer['costUSD'] === 'number' && Number.isFinite(outer['costUSD'])) ev.loggedCostUSD = outer['costUSD'];
     return ev;
   }
+}
+
+/** The text a person typed: a string, or the text blocks of a content array without tool results. */
+function promptText(content: unknown): string | undefined {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return undefined;
+  const texts: string[] = [];
+  for (const block of content) {
+    if (!isObject(block)) continue;
+    if (block['type'] === 'tool_result') return undefined;
+    if (block['type'] === 'text' && typeof block['text'] === 'string') texts.push(block['text']);
+  }
+  return texts.length > 0 ? texts.join('\n') : undefined;
 }
 
 /** Anthropic usage → normalised counts. `input_tokens` already excludes cache tokens. */

@@ -23,7 +23,7 @@
  */
 import * as path from 'node:path';
 import type { Dirent } from 'node:fs';
-import type { TokenCounts, UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
 import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from './json';
 
@@ -59,7 +59,7 @@ export class CodexSource implements Source {
   readonly agent = 'codex' as const;
   /** Only `session_meta`, `turn_context` and `token_count` records matter. Quoted, so the same words
    * inside JSON string values (where quotes are escaped as `\"`) do not match. */
-  readonly needles: readonly string[] = ['"session_meta"', '"turn_context"', '"token_count"'];
+  readonly needles: readonly string[] = ['"session_meta"', '"turn_context"', '"token_count"', '"user_message"'];
 
   constructor(
     private readonly env: SourceEnv,
@@ -160,7 +160,7 @@ export class CodexParser implements LineParser {
     return parser;
   }
 
-  parseLine(line: string): UsageEvent[] {
+  parseLine(line: string): SourceEvent[] {
     const record: unknown = JSON.parse(line); // malformed: throw, the tailer counts and skips it
     if (!isObject(record) || !isObject(record.payload)) return [];
     const payload = record.payload;
@@ -172,6 +172,10 @@ export class CodexParser implements LineParser {
         this.onTurnContext(payload);
         return [];
       case 'event_msg':
+        if (payload.type === 'user_message') {
+          const previous = this.lastTimestamp;
+          return this.onUserMessage(payload, this.timestampOf(record.timestamp), previous);
+        }
         if (payload.type !== 'token_count') return [];
         return this.onTokenCount(payload, this.timestampOf(record.timestamp));
       default:
@@ -253,6 +257,25 @@ export class CodexParser implements LineParser {
     return [event];
   }
 
+  /**
+   * A prompt typed by the person: starts a task. Keyed by the session that received it and
+   * its cumulative totals at that point (not by timestamp: a resumed rollout replays the
+   * parent's prompts with new timestamps), plus the text.
+   */
+  private onUserMessage(payload: Record<string, unknown>, timestamp: number, previous: number): PromptEvent[] {
+    const text = typeof payload.message === 'string' ? payload.message : undefined;
+    if (!text || !text.trim()) return [];
+    // A replay is written in one burst, milliseconds apart; a prompt typed seconds later is the
+    // resumed session's own (its first token count, which would end the replay, comes after it).
+    if (this.stack.length > 1 && previous > 0 && timestamp - previous > REPLAY_GAP_MS) this.stack.length = 1;
+    const ctx = this.top();
+    const at = ctx.prev ? ctx.prev.join('/') : '0';
+    return [{
+      kind: 'prompt', agent: 'codex', key: `codexp:${ctx.id}:${ctx.restarts}:${at}:${textHash(text)}`,
+      sessionId: ctx.id, timestamp, text: text.slice(0, PROMPT_TEXT_MAX), file: this.file,
+    }];
+  }
+
   private top(): SessionCtx {
     if (this.stack.length === 0) {
       this.stack.push({ id: sessionIdFromFileName(this.file), project: '', fromMeta: false, prev: null, restarts: 0 });
@@ -330,4 +353,14 @@ function errorMessage(err: unknown): string {
 function isSessionCtx(v: unknown): v is SessionCtx {
   return isObject(v) && typeof v.id === 'string' && typeof v.project === 'string' && typeof v.fromMeta === 'boolean' &&
     typeof v.restarts === 'number' && (v.prev === null || (Array.isArray(v.prev) && v.prev.length === 5 && v.prev.every((n) => typeof n === 'number')));
+}
+
+/** Longer than any gap inside a replayed burst (they are milliseconds apart), shorter than a person types. */
+const REPLAY_GAP_MS = 2_000;
+
+/** A short stable hash of a text (FNV-1a), to tell prompts apart in keys. */
+function textHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }

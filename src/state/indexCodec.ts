@@ -4,10 +4,11 @@
  * and history survives the agents' own log cleanup. Compact JSON: repeated strings
  * (sessions, folders, models, files) go through one string table; records are arrays.
  */
-import { AGENT_IDS, type AgentId, type UsageEvent } from '../core/events';
+import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../core/events';
 import type { FileCursor } from '../sources/tailer';
 
-export const INDEX_VERSION = 1;
+/** 2: prompts (task starts) are stored too. */
+export const INDEX_VERSION = 2;
 
 export interface FileEntry {
   path: string;
@@ -24,6 +25,8 @@ export interface IndexSnapshot {
   files: FileEntry[];
   /** The ledger's deduplicated requests (prices are applied afresh on load). */
   records: UsageEvent[];
+  /** Human prompts (task starts); agent is not needed to group them. */
+  prompts: Array<Omit<PromptEvent, 'agent' | 'kind'>>;
 }
 
 export class IndexFormatError extends Error {}
@@ -33,6 +36,7 @@ type EncodedRecord = [
   input: number, output: number, cacheWrite5m: number, cacheWrite1h: number, cacheRead: number, reasoning: number,
   loggedCostUSD: number | null, file: number, flags: number, subagent: number, parent: number,
 ];
+type EncodedPrompt = [key: string, session: number, timestamp: number, text: string, file: number];
 type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown];
 
 const SIDECHAIN = 1;
@@ -60,7 +64,8 @@ export function encodeIndex(s: IndexSnapshot): string {
     id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
     f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null,
   ]);
-  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records });
+  const prompts: EncodedPrompt[] = s.prompts.map((p) => [p.key, id(p.sessionId), p.timestamp, p.text, id(p.file)]);
+  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records, prompts });
 }
 
 /** Parses an index; throws IndexFormatError naming what is wrong (corrupt, other version). */
@@ -76,7 +81,8 @@ export function decodeIndex(text: string): IndexSnapshot {
   const strings = raw['strings'];
   const files = raw['files'];
   const records = raw['records'];
-  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records)) {
+  const prompts = raw['prompts'];
+  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records) || !Array.isArray(prompts)) {
     throw new IndexFormatError('missing or malformed tables');
   }
   const str = (i: unknown): string | undefined => {
@@ -88,7 +94,7 @@ export function decodeIndex(text: string): IndexSnapshot {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new IndexFormatError(`bad number ${String(v)}`);
     return v;
   };
-  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [] };
+  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [], prompts: [] };
   for (const f of files) {
     if (!Array.isArray(f) || f.length !== 9) throw new IndexFormatError('malformed file entry');
     const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
@@ -115,6 +121,10 @@ export function decodeIndex(text: string): IndexSnapshot {
     const parent = str(r[17]);
     if (parent !== undefined) rec.parentSessionId = parent;
     out.records.push(rec);
+  }
+  for (const p of prompts) {
+    if (!Array.isArray(p) || p.length !== 5 || typeof p[0] !== 'string' || typeof p[3] !== 'string') throw new IndexFormatError('malformed prompt record');
+    out.prompts.push({ key: p[0], sessionId: str(p[1]) ?? '', timestamp: num(p[2]), text: p[3], file: str(p[4]) ?? '' });
   }
   return out;
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { UsageEventSchema, type UsageEvent } from '../../src/core/events';
 import { CodexSource } from '../../src/sources/codex';
 import type { SourceEnv, SourceFs } from '../../src/sources/source';
-import { asUsage } from './helpers';
+import { asUsage, usageOnly } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -45,7 +45,7 @@ function parseFile(source: CodexSource, file: string): UsageEvent[] {
   const out: UsageEvent[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!source.needles.some((n) => line.includes(n))) continue;
-    out.push(...parser.parseLine(line).map(asUsage));
+    out.push(...usageOnly(parser.parseLine(line)));
   }
   return out;
 }
@@ -316,7 +316,7 @@ describe('CodexSource', () => {
 
     it('needles select exactly the lines that matter', () => {
       const s = source();
-      assert.deepEqual([...s.needles].sort(), ['"session_meta"', '"token_count"', '"turn_context"']);
+      assert.deepEqual([...s.needles].sort(), ['"session_meta"', '"token_count"', '"turn_context"', '"user_message"']);
       const { recs } = calls([u(10, 0, 1), u(20, 5, 2)]);
       const lines = [meta(ID_A), turnContext('m'), ...recs, infoNull()].map((r) => JSON.stringify(r));
       const all: UsageEvent[] = [];

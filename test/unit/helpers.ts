@@ -89,3 +89,8 @@ export function asUsage(e: SourceEvent | undefined): UsageEvent {
   if (!e || isPrompt(e)) throw new Error(`expected a usage event, got ${JSON.stringify(e)}`);
   return e;
 }
+
+/** Only the usage events (prompts dropped). */
+export function usageOnly(events: readonly SourceEvent[]): UsageEvent[] {
+  return events.filter((e): e is UsageEvent => !isPrompt(e));
+}
