@@ -78,7 +78,7 @@
  */
 import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
-import type { AgentId, TokenCounts, UsageEvent } from '../core/events';
+import { isPrompt, PROMPT_TEXT_MAX, type AgentId, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount } from './json';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { errorText } from './walk';
@@ -274,7 +274,7 @@ export class ClineSource implements Source {
   }
 
   /** Throws when the content does not parse (caught mid-write): the scanner keeps what it had and retries. */
-  parseDocument(file: string, content: Buffer): UsageEvent[] {
+  parseDocument(file: string, content: Buffer): SourceEvent[] {
     const dir = dirName(file);
     if (baseName(file) === UI_MESSAGES) {
       const tasksDir = dirName(dir);
@@ -437,12 +437,20 @@ export interface UiMessagesContext {
 }
 
 /** Every request and usage aggregate of one ui_messages.json. Throws when it does not parse. */
-export function parseUiMessages(content: Buffer | string, ctx: UiMessagesContext): UsageEvent[] {
+export function parseUiMessages(content: Buffer | string, ctx: UiMessagesContext): SourceEvent[] {
   const doc: unknown = JSON.parse(typeof content === 'string' ? content : content.toString('utf8'));
   if (!Array.isArray(doc)) throw new Error('ui_messages.json is not an array');
   const merged = mergeFinished(doc);
   let project = ctx.project;
-  const events: UsageEvent[] = [];
+  const events: SourceEvent[] = [];
+  // The task's own prompt: Cline's native task is one session; its first `say:"task"` starts it.
+  const task = doc.find((m): m is Record<string, unknown> => isSay(m, 'task'));
+  if (task && typeof task['text'] === 'string' && task['text'].trim()) {
+    events.push({
+      kind: 'prompt', agent: ctx.agent, key: `${ctx.agent}:${ctx.taskId}:task`, sessionId: ctx.taskId,
+      timestamp: typeof task['ts'] === 'number' ? task['ts'] : 0, text: task['text'].slice(0, PROMPT_TEXT_MAX), file: ctx.file,
+    });
+  }
   const perTs = new Map<number, number>();
   for (let i = 0; i < doc.length; i++) {
     const m: unknown = doc[i];
@@ -486,7 +494,7 @@ export function parseUiMessages(content: Buffer | string, ctx: UiMessagesContext
     if (ctx.parentSessionId !== undefined) ev.parentSessionId = ctx.parentSessionId;
     events.push(ev);
   }
-  for (const ev of events) ev.project = project ?? '';
+  for (const ev of events) if (!isPrompt(ev)) ev.project = project ?? '';
   return events;
 }
 

@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
-import type { TokenCounts, UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { errorText, walkFiles } from './walk';
 
@@ -71,7 +71,7 @@ export class GeminiCliSource implements Source {
    * `"tokens"` finds messages with usage (also inside `$set.messages` checkpoints), `"sessionId"`
    * the metadata line and `$set` session updates. `$set.lastUpdated` and `$rewindTo` lines are skipped.
    */
-  readonly needles: readonly string[] = ['"tokens"', '"sessionId"'];
+  readonly needles: readonly string[] = ['"tokens"', '"sessionId"', '"type":"user"'];
   private index: ProjectIndex = { byFolder: new Map(), byHash: new Map() };
 
   constructor(
@@ -133,7 +133,7 @@ export class GeminiCliSource implements Source {
   }
 
   /** Throws on incomplete JSON (caught mid-write): the scanner keeps what it had and retries. */
-  parseDocument(file: string, content: Buffer): UsageEvent[] {
+  parseDocument(file: string, content: Buffer): SourceEvent[] {
     const doc: unknown = JSON.parse(content.toString('utf8'));
     if (!isObject(doc) || !Array.isArray(doc.messages)) return [];
     const ctx = this.contextOf(file);
@@ -242,7 +242,7 @@ class GeminiJsonlParser implements LineParser {
   }
 
   /** Record kinds are told apart in the order Gemini CLI's own loader (loadConversationRecord) uses. */
-  parseLine(line: string): UsageEvent[] {
+  parseLine(line: string): SourceEvent[] {
     const record: unknown = JSON.parse(line); // malformed: throw, the tailer counts and skips it
     if (!isObject(record)) return [];
     // Rewound messages leave the list but were billed: their events stay in the ledger.
@@ -272,14 +272,30 @@ function updateMeta(meta: SessionMeta, fields: Record<string, unknown>): void {
   if (t !== undefined) meta.lastTime = t;
 }
 
+/** What the person typed: a string, or the text parts of a part list. */
+function userText(content: unknown): string | undefined {
+  if (typeof content === 'string') return content.trim() ? content : undefined;
+  if (!Array.isArray(content)) return undefined;
+  const texts = content.filter((p): p is { text: string } => isObject(p) && typeof p.text === 'string').map((p) => p.text);
+  return texts.length > 0 && texts.join('').trim() ? texts.join('\n') : undefined;
+}
+
 /** One event per `gemini` message that carries token counts (the first copies of a message may not yet). */
-function messageEvents(ctx: FileContext, meta: SessionMeta, messages: readonly unknown[]): UsageEvent[] {
-  const events: UsageEvent[] = [];
+function messageEvents(ctx: FileContext, meta: SessionMeta, messages: readonly unknown[]): SourceEvent[] {
+  const events: SourceEvent[] = [];
   for (const msg of messages) {
     if (!isObject(msg)) continue;
     const time = parseTime(msg.timestamp);
     if (time !== undefined) meta.lastTime = time;
     const id = nonEmpty(msg.id);
+    if (msg.type === 'user' && id !== undefined && !meta.subagent) {
+      const text = userText(msg.content);
+      if (text) {
+        events.push({ kind: 'prompt', agent: 'gemini-cli', key: `geminip:${meta.sessionId}:${id}`, sessionId: meta.sessionId,
+          timestamp: time ?? meta.lastTime, text: text.slice(0, PROMPT_TEXT_MAX), file: ctx.file });
+      }
+      continue;
+    }
     if (msg.type !== 'gemini' || id === undefined || !isObject(msg.tokens)) continue;
     const ev: UsageEvent = {
       agent: 'gemini-cli',

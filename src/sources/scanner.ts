@@ -3,7 +3,7 @@
  * the tailer (bounded concurrency), and hands the events to a sink (the ledger).
  * Keeps one cursor and one parser per file between scans, and every problem once.
  */
-import type { SourceEvent } from '../core/events';
+import { isPrompt, type SourceEvent } from '../core/events';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -13,7 +13,9 @@ export interface ScanStats {
   files: number;
   filesRead: number;
   bytesRead: number;
+  /** Usage events read (copies included); prompts are counted apart. */
   events: number;
+  prompts: number;
   durationMs: number;
 }
 
@@ -153,7 +155,7 @@ export class Scanner {
   }
 
   private async readMany(paths: readonly string[], onProgress?: ScanProgress): Promise<ScanStats> {
-    const stats: ScanStats = { files: paths.length, filesRead: 0, bytesRead: 0, events: 0, durationMs: 0 };
+    const stats: ScanStats = { files: paths.length, filesRead: 0, bytesRead: 0, events: 0, prompts: 0, durationMs: 0 };
     let next = 0;
     let done = 0;
     const worker = async (): Promise<void> => {
@@ -188,7 +190,7 @@ export class Scanner {
       tracked.cursor = result.cursor;
       if (result.bytesRead > 0) stats.filesRead++;
       stats.bytesRead += result.bytesRead;
-      stats.events += result.events.length;
+      countEvents(stats, result.events);
       if (result.events.length > 0) this.sink(result.events);
       const agent = tracked.source.agent;
       if (result.malformedLines > 0) {
@@ -240,7 +242,7 @@ export class Scanner {
       return;
     }
     tracked.docFailures = 0;
-    stats.events += events.length;
+    countEvents(stats, events);
     if (tracked.source.replacesOnReread) this.sink(events, path);
     else if (events.length > 0) this.sink(events);
   }
@@ -259,5 +261,12 @@ export class Scanner {
 
   private now(): number {
     return this.opts.now ? this.opts.now() : Date.now();
+  }
+}
+
+function countEvents(stats: ScanStats, events: readonly SourceEvent[]): void {
+  for (const e of events) {
+    if (isPrompt(e)) stats.prompts++;
+    else stats.events++;
   }
 }

@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { UsageEventSchema } from '../../src/core/events';
+
 import { Ledger, type Totals } from '../../src/core/ledger';
 import { Pricer } from '../../src/core/pricing';
 import { ClineSource, clineTaskTitle, parseUiMessages, type ClineSourceOptions } from '../../src/sources/cline';
 import { Scanner } from '../../src/sources/scanner';
 import type { SourceEnv, SourceFs } from '../../src/sources/source';
 import { Tailer } from '../../src/sources/tailer';
-import { REAL_LOGS, REPO_ROOT, tempDir, writeFile } from './helpers';
+import { REAL_LOGS, REPO_ROOT, tempDir, usageOnly, validateEvent, writeFile } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -30,9 +30,10 @@ function setup(home: string, o: { opts?: ClineSourceOptions; fs?: SourceFs; env?
   const source = new ClineSource(linuxEnv(home, o.env), fsImpl, o.opts);
   const ledger = new Ledger(new Pricer());
   const warnings: string[] = [];
-  const scanner = new Scanner([source], new Tailer(fsImpl), (e) => {
-    for (const ev of e) UsageEventSchema.parse(ev);
-    ledger.addAll(e);
+  const scanner = new Scanner([source], new Tailer(fsImpl), (e, replacing) => {
+    for (const ev of e) validateEvent(ev);
+    if (replacing) ledger.replaceFile(replacing, e);
+    else ledger.addAll(e);
   }, { onWarning: (w) => warnings.push(`${w.kind}:${w.path}`) });
   return { source, ledger, scanner, warnings };
 }
@@ -253,7 +254,7 @@ describe('Cline / Roo Code / Kilo Code source', () => {
       say(14, 'api_req_started', { request: 'c' }), // skipped over by Cline: stays without usage
       say(15, 'api_req_finished', { tokensIn: 7, tokensOut: 8, cost: 0.001 }),
     ]), { file: '/t/ui_messages.json', agent: 'cline', taskId: '10' });
-    assert.deepEqual(events.map((e) => [e.key, e.tokens.input, e.tokens.output, e.loggedCostUSD]), [
+    assert.deepEqual(usageOnly(events).map((e) => [e.key, e.tokens.input, e.tokens.output, e.loggedCostUSD]), [
       ['cline:10:11', 10, 20, 0.005],
       ['cline:10:13', 7, 8, 0.001],
     ]);

@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { UsageEventSchema } from '../../src/core/events';
+
 import { Ledger } from '../../src/core/ledger';
 import { Pricer } from '../../src/core/pricing';
 import { GeminiCliSource, geminiTokens } from '../../src/sources/geminiCli';
 import { Scanner } from '../../src/sources/scanner';
 import type { SourceFs } from '../../src/sources/source';
 import { Tailer } from '../../src/sources/tailer';
-import { REAL_LOGS, tempDir, tokens, writeFile } from './helpers';
+import { REAL_LOGS, tempDir, tokens, validateEvent, writeFile } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // helpers: records in the shapes Gemini CLI writes (chatRecordingService.ts)
@@ -47,7 +47,7 @@ function scan(geminiDir: string, opts: { fs?: SourceFs } = {}) {
   const source = new GeminiCliSource({ env: {}, home: '/nonexistent-home', platform: 'linux' }, opts.fs ?? fsp, { home: geminiDir });
   const warnings: string[] = [];
   const scanner = new Scanner([source], new Tailer(opts.fs ?? fsp), (e) => {
-    for (const ev of e) UsageEventSchema.parse(ev);
+    for (const ev of e) validateEvent(ev);
     ledger.addAll(e);
   }, { onWarning: (w) => warnings.push(`${w.kind}:${path.basename(w.path)}`) });
   return { ledger, scanner, source, warnings };
@@ -192,7 +192,7 @@ describe('Gemini CLI source', () => {
       const s = new GeminiCliSource({ env: {}, home: dir, platform: 'linux' }, fsp);
       const p = s.createParser(path.join(chats(), 'session-2026-04-25T12-00-3494a697.jsonl'));
       const events = p.parseLine(JSON.stringify({ ...meta(S2), messages: [user('u1', 'a'), gemini('g1', { input: 10, output: 1 })] }));
-      assert.deepEqual(events.map((e) => e.key), [`gemini:${S2}:g1`]);
+      assert.deepEqual(events.map((e) => e.key), [`geminip:${S2}:u1`, `gemini:${S2}:g1`]);
       assert.throws(() => p.parseLine('{"sessionId":'));
     });
   });

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isPrompt, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
+import { isPrompt, PromptEventSchema, UsageEventSchema, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
 
 /** Repository root (tests run from out/test/unit). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -93,4 +93,10 @@ export function asUsage(e: SourceEvent | undefined): UsageEvent {
 /** Only the usage events (prompts dropped). */
 export function usageOnly(events: readonly SourceEvent[]): UsageEvent[] {
   return events.filter((e): e is UsageEvent => !isPrompt(e));
+}
+
+/** Validates an event against its schema (usage or prompt); throws on a malformed one. */
+export function validateEvent(e: SourceEvent): void {
+  if (isPrompt(e)) PromptEventSchema.parse(e);
+  else UsageEventSchema.parse(e);
 }
