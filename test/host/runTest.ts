@@ -36,6 +36,7 @@ async function main(): Promise<void> {
         HOME: home,
         USERPROFILE: home,
         AGENT_SPEND_TEST_HOME: home,
+        AGENT_SPEND_HOST_GREP: process.env['AGENT_SPEND_HOST_GREP'] ?? '',
         CLAUDE_CONFIG_DIR: '',
         CODEX_HOME: '',
       },
