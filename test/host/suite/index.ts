@@ -10,8 +10,9 @@ export function run(): Promise<void> {
   if (grep) mocha.grep(grep);
   for (const f of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, f));
   return new Promise((resolve, reject) => {
-    mocha.run((failures) => {
+    const runner = mocha.run((failures) => {
       if (failures > 0) reject(new Error(`${failures} host test(s) failed`));
+      else if (runner.stats && runner.stats.passes === 0) reject(new Error('no host test ran'));
       else resolve();
     });
   });
