@@ -133,6 +133,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const sourceEnv = { env: { ...env }, home: env['HOME'] || env['USERPROFILE'] || os.homedir(), platform: process.platform };
   if (args.claudeDirs.length > 0) sourceEnv.env['CLAUDE_CONFIG_DIR'] = args.claudeDirs.join(',');
   const sources = createSources(sourceEnv, fs, {
+    prompts: false, // a report has no tasks: skip the prompt needles (one pass over the bytes each)
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),

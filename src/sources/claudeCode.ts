@@ -14,21 +14,25 @@ import { walkFiles } from './walk';
 export interface ClaudeCodeOptions {
   /** Extra locations from settings: config folders (holding `projects/`) or `projects/` folders themselves. */
   extraPaths?: readonly string[];
+  /** Also read human prompts (task starts); each needle is one more pass over the bytes. Default true. */
+  prompts?: boolean;
 }
+
+const USAGE_NEEDLE = '"usage"';
+/** A `user` message whose content is a string or starts with a text block (tool results never match). */
+const PROMPT_NEEDLES = ['"role":"user","content":"', '"role":"user","content":[{"type":"text"'];
 
 export class ClaudeCodeSource implements Source {
   readonly agent = 'claude-code' as const;
-  /**
-   * Usage lines, and human prompts: a `user` message whose content is a string or starts with
-   * a text block (tool results start with a tool_result block and never match).
-   */
-  readonly needles = ['"usage"', '"role":"user","content":"', '"role":"user","content":[{"type":"text"'] as const;
+  readonly needles: readonly string[];
 
   constructor(
     private readonly env: SourceEnv,
     private readonly fs: SourceFs,
     private readonly opts: ClaudeCodeOptions = {},
-  ) {}
+  ) {
+    this.needles = opts.prompts === false ? [USAGE_NEEDLE] : [USAGE_NEEDLE, ...PROMPT_NEEDLES];
+  }
 
   /** The `projects/` folders to read, most specific first, without duplicates. */
   projectRoots(): string[] {

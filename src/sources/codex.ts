@@ -30,6 +30,8 @@ import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from '
 export interface CodexSourceOptions {
   /** Settings override of `CODEX_HOME`. */
   home?: string;
+  /** Also read prompts (`user_message`, task starts). Default true. */
+  prompts?: boolean;
 }
 
 /** [input (incl. cached), cached input, output (incl. reasoning), reasoning, total] as logged. */
@@ -59,13 +61,16 @@ export class CodexSource implements Source {
   readonly agent = 'codex' as const;
   /** Only `session_meta`, `turn_context` and `token_count` records matter. Quoted, so the same words
    * inside JSON string values (where quotes are escaped as `\"`) do not match. */
-  readonly needles: readonly string[] = ['"session_meta"', '"turn_context"', '"token_count"', '"user_message"'];
+  readonly needles: readonly string[];
 
   constructor(
     private readonly env: SourceEnv,
     private readonly fs: SourceFs,
     private readonly opts: CodexSourceOptions = {},
-  ) {}
+  ) {
+    const usage = ['"session_meta"', '"turn_context"', '"token_count"'];
+    this.needles = opts.prompts === false ? usage : [...usage, '"user_message"'];
+  }
 
   /** The Codex home in use: settings override, else `CODEX_HOME`, else `<home>/.codex`. */
   get home(): string {

@@ -21,6 +21,8 @@ export interface SourceSettings {
   /** Extra Cline / Roo Code / Kilo Code storage folders (globalStorage/<id>, tasks/ or sessions/). */
   clinePaths?: readonly string[];
   openCodeDataDir?: string;
+  /** Read human prompts (for tasks) too; a one-shot report does not need them. Default true. */
+  prompts?: boolean;
 }
 
 /** Agents with a reader in this build. */
@@ -31,8 +33,9 @@ const CLINE_FAMILY: readonly AgentId[] = ['cline', 'roo-code', 'kilo-code'];
 export function createSources(env: SourceEnv, fs: SourceFs, settings: SourceSettings = {}): Source[] {
   const on = (a: AgentId) => !settings.enabled || settings.enabled.includes(a);
   const sources: Source[] = [];
-  if (on('claude-code')) sources.push(new ClaudeCodeSource(env, fs, { extraPaths: settings.claudeCodePaths ?? [] }));
-  if (on('codex')) sources.push(new CodexSource(env, fs, settings.codexHome ? { home: settings.codexHome } : {}));
+  const prompts = settings.prompts ?? true;
+  if (on('claude-code')) sources.push(new ClaudeCodeSource(env, fs, { extraPaths: settings.claudeCodePaths ?? [], prompts }));
+  if (on('codex')) sources.push(new CodexSource(env, fs, { ...(settings.codexHome ? { home: settings.codexHome } : {}), prompts }));
   if (on('gemini-cli')) sources.push(new GeminiCliSource(env, fs, settings.geminiHome ? { home: settings.geminiHome } : {}));
   if (on('opencode')) sources.push(new OpenCodeSource(env, fs, settings.openCodeDataDir ? { dataDir: settings.openCodeDataDir } : {}));
   // One reader for the Cline family; each event carries its own agent id (filtered below).
