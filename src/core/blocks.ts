@@ -20,7 +20,7 @@
  */
 import { ZERO_TOKENS, type TokenCounts } from './events';
 import { spendNanosOf, type RequestRecord } from './ledger';
-import { formatDuration, formatTokens, formatUSD } from './format';
+import { formatDuration, formatTokens, formatUSD, plural } from './format';
 
 export const BLOCK_MS = 5 * 60 * 60_000;
 const HOUR_MS = 60 * 60_000;
@@ -148,7 +148,7 @@ export function blockLines(block: UsageBlock | undefined, now: number, locale?: 
     lines.push(`**5-hour block** (estimate) · no active block; the last one ran ${time(block.start)}–${time(block.end)} (ended ${formatDuration(now - block.end)} ago)`, '');
   }
   const unpriced = block.unpricedRequests > 0 ? ` + ${block.unpricedRequests} unpriced` : '';
-  lines.push(`${usd(block.spendNanos)}${unpriced} · ${formatTokens(block.totalTokens)} tokens (${formatTokens(block.tokens.input)} in, ${formatTokens(block.tokens.output)} out, ${formatTokens(block.tokens.cacheRead)} cache read, ${formatTokens(block.tokens.cacheWrite5m + block.tokens.cacheWrite1h)} cache write) · ${block.requests} requests`, '');
+  lines.push(`${usd(block.spendNanos)}${unpriced} · ${formatTokens(block.totalTokens)} tokens (${formatTokens(block.tokens.input)} in, ${formatTokens(block.tokens.output)} out, ${formatTokens(block.tokens.cacheRead)} cache read, ${formatTokens(block.tokens.cacheWrite5m + block.tokens.cacheWrite1h)} cache write) · ${plural(block.requests, 'request', locale)}`, '');
   if (block.burnRateNanosPerMin !== undefined) {
     const projected = block.active ? ` · projected ${usd(block.projectedNanos)} by ${time(block.end)}` : '';
     lines.push(`Burn rate ${usd(block.burnRateNanosPerMin * 60)}/h${projected}`, '');

@@ -3,6 +3,8 @@
  * label, from a spend summary. Pure, so it is tested in plain node.
  */
 import { folderName, formatDuration, formatTokens, formatUSD } from './format';
+import { blockLines, type UsageBlock } from './blocks';
+import { budgetLines, type BudgetStatus } from './budgets';
 import { costBasis, type Totals } from './ledger';
 import type { Period, SessionSummary, SpendSummary } from './summary';
 
@@ -13,15 +15,21 @@ export interface StatusViewOptions {
   problems: number;
   configProblems: readonly string[];
   locale?: string;
+  /** Evaluated budgets (their worst state colours the item; each gets a tooltip line). */
+  budgets?: readonly BudgetStatus[];
+  /** The current 5-hour block (estimate), for the `block` period and the tooltip. */
+  block?: UsageBlock;
 }
 
 export interface StatusView {
   text: string;
   tooltip: string;
   accessibilityLabel: string;
+  /** The worst budget state: the item's background follows it. */
+  budgetState: 'ok' | 'warn' | 'over';
 }
 
-const PERIOD_LABEL: Record<Period, string> = { today: 'today', session: 'session', week: 'this week', month: 'this month' };
+const PERIOD_LABEL: Record<Period, string> = { today: 'today', session: 'session', week: 'this week', month: 'this month', block: 'block' };
 
 export function periodTotals(s: SpendSummary, period: Period): Totals | undefined {
   switch (period) {
@@ -29,6 +37,7 @@ export function periodTotals(s: SpendSummary, period: Period): Totals | undefine
     case 'week': return s.week;
     case 'month': return s.month;
     case 'session': return s.lastSession?.totals;
+    case 'block': return undefined; // the block is not a ledger grouping: see buildStatusView
   }
 }
 
@@ -36,17 +45,23 @@ export function buildStatusView(s: SpendSummary, o: StatusViewOptions): StatusVi
   const totals = periodTotals(s, o.period);
   const usd = (n: number) => formatUSD(n, o.locale);
   const active = s.activeSessions.length > 0;
+  const block = o.period === 'block' && o.block?.active ? o.block : undefined;
   // "+" marks a figure that leaves out unpriced requests: it is a lower bound.
-  const amount = totals ? usd(totals.spendNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
+  const amount = block
+    ? usd(block.spendNanos) + (block.unpricedRequests > 0 ? '+' : '')
+    : totals ? usd(totals.spendNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
   const burn = active && o.showBurnRate && s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min` : '';
   const icon = active ? '$(pulse)' : '$(graph-line)';
-  const text = `${icon} ${amount} ${PERIOD_LABEL[o.period]}${burn}`;
+  const periodLabel = block ? `block · ${formatDuration(block.timeLeftMs)} left` : PERIOD_LABEL[o.period];
+  const text = `${icon} ${amount} ${periodLabel}${burn}`;
   const basis = totals ? costBasis(totals) : 'none';
   const basisWord = basis === 'logged' ? 'as logged by the agents' : basis === 'mixed' ? 'estimated and logged' : 'estimated';
-  const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} ${basisWord} ${PERIOD_LABEL[o.period]}` +
+  const budgetState = worstBudgetState(o.budgets ?? []);
+  const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} ${basisWord} ${periodLabel}` +
+    (budgetState === 'over' ? ', a budget is exceeded' : budgetState === 'warn' ? ', a budget is near its limit' : '') +
     (burn ? `, burning ${usd(s.burnRateNanosPerMin!)} per minute` : '') +
     (active ? `, ${s.activeSessions.length} agent session${s.activeSessions.length > 1 ? 's' : ''} active` : '');
-  return { text, tooltip: buildTooltip(s, o), accessibilityLabel };
+  return { text, tooltip: buildTooltip(s, o), accessibilityLabel, budgetState };
 }
 
 function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
@@ -67,6 +82,8 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
   } else {
     lines.push('No agent usage found yet. Reads Claude Code and Codex CLI logs from their default folders.', '');
   }
+  if (o.budgets && o.budgets.length > 0) lines.push(...budgetLines(o.budgets, o.locale));
+  if (o.block && (o.period === 'block' || o.block.active)) lines.push(...blockLines(o.block, s.now, o.locale), '');
   const top = s.topModels.filter((m) => m.costNanos > 0).slice(0, 3);
   if (top.length > 0) lines.push(`**Top models this month:** ${top.map((m) => `${md(m.model)} ${usd(m.costNanos)}`).join(' · ')}`, '');
   const unpriced = s.topModels.filter((m) => m.unpriced > 0);
@@ -87,6 +104,11 @@ function basisLine(month: Totals, usd: (n: number) => string): string {
     case 'mixed': return `estimated from tokens at list prices, and as logged by agents that record their cost (${usd(month.loggedCostNanos)} this month)`;
     default: return 'estimated from the agents\' logs at list prices';
   }
+}
+
+function worstBudgetState(statuses: readonly BudgetStatus[]): 'ok' | 'warn' | 'over' {
+  if (statuses.some((b) => b.state === 'over')) return 'over';
+  return statuses.some((b) => b.state === 'warn') ? 'warn' : 'ok';
 }
 
 function sessionLine(a: SessionSummary, now: number, usd: (n: number) => string): string {

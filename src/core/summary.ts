@@ -4,7 +4,7 @@
  */
 import { emptyTotals, spendNanosOf, type Ledger, type SessionInfo, type Totals } from './ledger';
 
-export type Period = 'today' | 'session' | 'week' | 'month';
+export type Period = 'today' | 'session' | 'week' | 'month' | 'block';
 
 /** A session counts as active (an agent is working) when its last request is this recent. */
 export const ACTIVE_WINDOW_MS = 5 * 60_000;

@@ -6,6 +6,7 @@ export const COMMANDS = {
   refresh: 'agentSpend.refresh',
   showLog: 'agentSpend.showLog',
   clearHistory: 'agentSpend.history.clear',
+  export: 'agentSpend.export',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

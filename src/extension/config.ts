@@ -3,13 +3,15 @@
  * zod (an invalid value falls back to its default and is reported by name), and
  * fires `onDidChange` with the new snapshot when the user edits them.
  */
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import * as z from 'zod/mini';
 import { AgentIdSchema, type AgentId } from '../core/events';
+import { parseBudgetSettings, type BudgetSettings } from '../core/budgets';
 import type { PriceOverrides } from '../core/pricing';
 import { IMPLEMENTED_AGENTS } from '../sources/registry';
 
-export const PERIODS = ['today', 'session', 'week', 'month'] as const;
+export const PERIODS = ['today', 'session', 'week', 'month', 'block'] as const;
 export type Period = (typeof PERIODS)[number];
 
 const Rate = z.optional(z.number().check(z.nonnegative()));
@@ -52,6 +54,8 @@ export interface Config {
   priceOverrides: PriceOverrides;
   /** Days of history the index keeps; 0 = all. */
   retentionDays: number;
+  /** Budgets from `agentSpend.budgets.*` (validated in the core; invalid ones dropped and reported). */
+  budgets: BudgetSettings;
 }
 
 export interface ConfigProblem {
@@ -85,10 +89,22 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     rescanSeconds: get('sources.rescanSeconds'),
     priceOverrides: get('pricing.overrides'),
     retentionDays: get('history.retentionDays'),
+    budgets: readBudgets(c, problems),
   };
 }
 
 const TYPE_WORDS: Record<string, string> = { array: 'a list', int: 'a whole number', object: 'an object', boolean: 'true or false' };
+
+/** The budgets are validated by the core, which names each bad value's setting; the rest keep working. */
+function readBudgets(c: vscode.WorkspaceConfiguration, problems: ConfigProblem[]): BudgetSettings {
+  const raw = (key: string): unknown => c.get<unknown>(`budgets.${key}`);
+  const parsed = parseBudgetSettings(
+    { daily: raw('daily'), weekly: raw('weekly'), monthly: raw('monthly'), perSession: raw('perSession'), warnAt: raw('warnAt'), rules: raw('rules'), weekStartsOn: raw('weekStartsOn') },
+    { homeDir: os.homedir() },
+  );
+  for (const p of parsed.problems) problems.push({ setting: p.setting, message: p.message });
+  return parsed;
+}
 
 /** zod/mini carries no message texts (they would weigh 400 KB): word the common issues here. */
 export function describeIssue(issue: z.core.$ZodIssue): string {
@@ -105,7 +121,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Watches the settings; `onDidChange` gets the new snapshot and what changed. */
 export class ConfigWatcher implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean }>();
+  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean }>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
   current: Config;
@@ -121,6 +137,7 @@ export class ConfigWatcher implements vscode.Disposable {
         config: this.current,
         sourcesChanged: e.affectsConfiguration(`${SECTION}.sources`) && JSON.stringify(sourcesOf(before)) !== JSON.stringify(sourcesOf(this.current)),
         pricingChanged: e.affectsConfiguration(`${SECTION}.pricing`),
+        budgetsChanged: e.affectsConfiguration(`${SECTION}.budgets`),
       });
     });
   }

@@ -9,7 +9,8 @@ import { registerCommands } from './commands';
 import { ConfigWatcher } from './config';
 import { LiveSpend, type LiveCounters } from './liveSpend';
 import { Log } from './log';
-import { pickSession } from './sessionPicker';
+import { SpendPanel } from './panel';
+import { BudgetMonitor, type BudgetView } from './budgetAlerts';
 import { SpendStatusItem } from './statusBar';
 
 /** Status bar refreshes are throttled to this interval while agents write. */
@@ -23,7 +24,7 @@ export interface AgentSpendApi {
   readonly ready: Promise<void>;
   /** Milliseconds the activate() call took. */
   readonly activationMs: number;
-  statusBar(): { text: string; tooltip: string; accessibilityLabel: string };
+  statusBar(): { text: string; tooltip: string; accessibilityLabel: string; background: 'none' | 'warning' | 'error' };
   summary(): SpendSummary;
   counters(): Readonly<LiveCounters> & { statusUpdates: number; historyOnlyRequests: number };
   warnings(): ScanWarning[];
@@ -31,6 +32,12 @@ export interface AgentSpendApi {
   /** Fires after the status bar was updated. */
   readonly onDidUpdate: vscode.Event<void>;
   refresh(): Promise<void>;
+  /** Evaluated budgets and the 5-hour block (estimate). */
+  budgets(): BudgetView;
+  /** The budget notifications shown so far (their text). */
+  budgetNotifications(): readonly string[];
+  /** The breakdown panel's host (tests watch its messages). */
+  readonly panel: SpendPanel;
 }
 
 export function activate(context: vscode.ExtensionContext): AgentSpendApi {
@@ -44,11 +51,17 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   // Best effort: the index is a cache of what the logs hold (plus history), so a write lost
   // at shutdown only means reading a few more bytes at the next start.
   context.subscriptions.push({ dispose: () => void live.flush() });
+  const panel = new SpendPanel({ extensionUri: context.extensionUri, source: live, locale: vscode.env.language, log });
+  context.subscriptions.push(panel, panel.registerSerializer());
 
+  const budgets = new BudgetMonitor(context.globalState, log, () => scheduleRender());
+  context.subscriptions.push(budgets);
+  let scanned = false; // budgets are judged only on a complete history (after the first scan)
   let statusUpdates = 0;
-  const render = () => {
+  const render = (forceBudgets = false) => {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
-    status.update(live.summary(), config.current, live.warnings().length, problems);
+    const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
+    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView);
     statusUpdates++;
     updated.fire();
   };
@@ -71,11 +84,12 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   context.subscriptions.push(config.onDidChange((change) => {
     for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
     live.applyConfig(change.config, change);
-    scheduleRender();
+    if (change.budgetsChanged) render(true);
+    else scheduleRender();
   }));
 
   context.subscriptions.push(...registerCommands({
-    showPanel: () => pickSession(live.currentLedger, vscode.env.language),
+    showPanel: () => panel.show(),
     refresh: () => vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Agent Spend: rescanning agent logs' },
       () => live.refresh(),
@@ -89,12 +103,14 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
       );
       if (answer === 'Clear History') await live.clearHistory();
     },
+    export: (format?: unknown, target?: unknown) => panel.export(format, target),
   }));
 
   live.start();
   const ready = live.ready.then(() => {
+    scanned = true;
     lastRender = Date.now();
-    render();
+    render(true);
   });
   const activationMs = performance.now() - started;
   return {
@@ -107,6 +123,9 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     logEntries: () => log.entries(),
     onDidUpdate: updated.event,
     refresh: () => live.refresh(),
+    budgets: () => budgets.current(),
+    budgetNotifications: () => budgets.shown,
+    panel,
   };
 }
 

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { buildStatusView, type StatusView } from '../core/statusView';
 import type { SpendSummary } from '../core/summary';
 import { COMMANDS } from './commands';
+import type { BudgetView } from './budgetAlerts';
 import type { Config } from './config';
 
 export class SpendStatusItem implements vscode.Disposable {
@@ -19,13 +20,15 @@ export class SpendStatusItem implements vscode.Disposable {
     this.item.show();
   }
 
-  update(summary: SpendSummary, config: Config, problems: number, configProblems: readonly string[]): void {
+  update(summary: SpendSummary, config: Config, problems: number, configProblems: readonly string[], budgets: BudgetView = { statuses: [] }): void {
     const view = buildStatusView(summary, {
       period: config.period,
       showBurnRate: config.showBurnRate,
       problems,
       configProblems,
       locale: vscode.env.language,
+      budgets: budgets.statuses,
+      ...(budgets.block ? { block: budgets.block } : {}),
     });
     this.view = view;
     this.item.text = view.text;
@@ -33,11 +36,18 @@ export class SpendStatusItem implements vscode.Disposable {
     tooltip.isTrusted = { enabledCommands: Object.values(COMMANDS) };
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = { label: view.accessibilityLabel, role: 'button' };
+    this.item.backgroundColor = view.budgetState === 'over'
+      ? new vscode.ThemeColor('statusBarItem.errorBackground')
+      : view.budgetState === 'warn' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.budgetState = view.budgetState;
   }
 
+  private budgetState: 'ok' | 'warn' | 'over' = 'ok';
+
   /** What is shown now (for the exported API). */
-  current(): { text: string; tooltip: string; accessibilityLabel: string } {
+  current(): { text: string; tooltip: string; accessibilityLabel: string; background: 'none' | 'warning' | 'error' } {
     return {
+      background: this.budgetState === 'over' ? 'error' : this.budgetState === 'warn' ? 'warning' : 'none',
       text: this.item.text,
       tooltip: this.view?.tooltip ?? String(this.item.tooltip ?? ''),
       accessibilityLabel: this.item.accessibilityInformation?.label ?? '',

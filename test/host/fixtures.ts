@@ -14,6 +14,19 @@ export interface HostFixture {
 
 export const CLAUDE_SESSION_ID = 'host-test-session-1';
 
+/** The first fixture prompt: its first line is the task title, shown as text (never as markup). */
+export const FIXTURE_PROMPT = 'Fix the login page <img src=x onerror=alert(1)> and </script><script>alert(2)</script> now\nwith a second line';
+export const FIXTURE_PROMPT_TITLE = 'Fix the login page <img src=x onerror=alert(1)> and </script><script>alert(2)</script> now';
+export const FIXTURE_PROMPT_2 = 'Now write the tests';
+
+/** A human prompt as Claude Code 2.x writes it. */
+export function claudeUserLine(uuid: string, timestamp: number, text: string): string {
+  return JSON.stringify({
+    parentUuid: null, isSidechain: false, type: 'user', message: { role: 'user', content: text }, uuid,
+    timestamp: new Date(timestamp).toISOString(), cwd: '/work/host-demo', sessionId: CLAUDE_SESSION_ID, version: '2.0.58', gitBranch: 'main',
+  }) + '\n';
+}
+
 export function claudeLine(messageId: string, timestamp: number, input: number, output: number, model = 'claude-sonnet-4-5-20250929'): string {
   return JSON.stringify({
     parentUuid: null, isSidechain: false, type: 'assistant', requestId: `req_${messageId}`, uuid: `u-${messageId}-${output}`,
@@ -29,9 +42,11 @@ export function writeHostFixture(home: string, now: number): HostFixture {
   fs.mkdirSync(projects, { recursive: true });
   const claudeSession = path.join(projects, `${CLAUDE_SESSION_ID}.jsonl`);
   // claude-sonnet-4-5: 100,000 input × $3/M + 20,000 output × $15/M = $0.30 + $0.30 = $0.60
+  // Two prompts (two tasks); the first one's text is markup that must show as literal text and run nothing.
   fs.writeFileSync(claudeSession,
-    JSON.stringify({ type: 'user', message: { role: 'user', content: 'Add a login page' }, timestamp: new Date(now - 120_000).toISOString(), sessionId: CLAUDE_SESSION_ID, cwd: '/work/host-demo' }) + '\n' +
-    claudeLine('msg_h1', now - 60_000, 100_000, 5_000) + claudeLine('msg_h1', now - 59_000, 100_000, 20_000));
+    claudeUserLine('u-prompt-1', now - 120_000, FIXTURE_PROMPT) +
+    claudeLine('msg_h1', now - 60_000, 100_000, 5_000) + claudeLine('msg_h1', now - 59_000, 100_000, 20_000) +
+    claudeUserLine('u-prompt-2', now - 30_000, FIXTURE_PROMPT_2));
   const day = new Date(now);
   const dir = path.join(home, '.codex', 'sessions', String(day.getFullYear()), String(day.getMonth() + 1).padStart(2, '0'), String(day.getDate()).padStart(2, '0'));
   fs.mkdirSync(dir, { recursive: true });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // UI checks in the real VS Code workbench (../shared/vscode-offline): the status bar text and
-// tooltip in a dark and a light theme, the click-through session list, and the packaged VSIX
-// installed as a user would. Screenshots go to docs/screenshots/ (committed, used in the README).
+// tooltip in a dark and a light theme, the budget warning colour, and the packaged VSIX
+// installed as a user would (the panel has its own checks in panel.mjs). Screenshots go to docs/screenshots/ (committed, used in the README).
 //   node test/ui/check.mjs [--vsix agent-spend.vsix] [--no-screenshots]
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -44,7 +44,7 @@ async function session({ theme, label, vsixFile }) {
     ...(vsixFile ? { vsix: [vsixFile] } : { extension: root }),
     workspace,
     env: { HOME: home, USERPROFILE: home, CLAUDE_CONFIG_DIR: '', CODEX_HOME: '' },
-    settings: { 'workbench.colorTheme': theme },
+    settings: { 'workbench.colorTheme': theme, ...(vsixFile ? {} : { 'agentSpend.budgets.daily': 1.3 }) },
   });
   try {
     const { page } = wb;
@@ -67,18 +67,18 @@ async function session({ theme, label, vsixFile }) {
       assert.match(text, /Open breakdown/);
       if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-tooltip-${label}.png`), clip: { x: 700, y: 380, width: 700, height: 520 } });
     });
-    await check(`${label}: a click opens the session list with costs`, async () => {
+    await check(`${label}: a daily budget near its limit colours the item and lists the budget`, async () => {
       await page.mouse.move(200, 200);
       await page.keyboard.press('Escape');
-      await page.locator(ITEM).click();
-      const rows = page.locator('.quick-input-list .monaco-list-row');
-      await rows.first().waitFor({ timeout: 10000 });
-      const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
-      assert.equal(labels.length, 2, JSON.stringify(labels));
-      assert.ok(labels.some((l) => l.includes('host-demo') && l.includes('$0.60')), JSON.stringify(labels));
-      assert.ok(labels.some((l) => l.includes('codex-demo') && l.includes('$0.55')), JSON.stringify(labels));
-      if (shots) await page.screenshot({ path: path.join(shotDir, `session-list-${label}.png`), clip: { x: 250, y: 0, width: 900, height: 300 } });
-      await page.keyboard.press('Escape');
+      const item = page.locator(ITEM);
+      // the workbench was started with a $1.30 daily budget: $1.15 is 88 %
+      await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('warning-kind'), ITEM, { timeout: 20000 });
+      if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-budget-item-${label}.png`), clip: { x: 900, y: 860, width: 500, height: 40 } });
+      await item.hover();
+      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Daily budget' }).first();
+      await hover.waitFor({ timeout: 10000 });
+      assert.match(await hover.innerText(), /Daily budget[\s\S]*88\s?%[\s\S]*\$1\.15 of \$1\.30/);
+      if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-budget-${label}.png`), clip: { x: 700, y: 330, width: 700, height: 570 } });
     });
   } finally {
     await wb.stop();

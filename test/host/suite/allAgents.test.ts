@@ -62,7 +62,7 @@ describe('all agents at once (issue 9)', function () {
       claudeCodePaths: [path.join(REAL, 'claude-code')], codexHome: path.join(REAL, 'codex'), geminiHome: path.join(REAL, 'gemini-cli'),
       aiderPaths: AIDER, openCodeDataDir: path.join(REAL, 'opencode', '.local', 'share', 'opencode'),
       clinePaths: [path.join(REAL, 'cline', '.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev')],
-      rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0,
+      rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0, budgets: { budgets: [], warnAt: [80, 100], weekStartsOn: 1, problems: [] },
     };
     const log = new Log('Agent Spend (all agents test)');
     const live = new LiveSpend(config, log);

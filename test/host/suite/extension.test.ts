@@ -108,7 +108,7 @@ describe('Agent Spend in the extension host', function () {
 
   it('names an invalid setting in the log and the tooltip, and keeps working with the default', async () => {
     await setSetting('statusBar.period', 'yesterday');
-    const problem = md('agentSpend.statusBar.period: must be one of "today", "session", "week", "month" (using the default)');
+    const problem = md('agentSpend.statusBar.period: must be one of "today", "session", "week", "month", "block" (using the default)');
     await waitForStatus(() => api.statusBar().tooltip.includes(problem));
     assert.match(api.statusBar().text, /today/);
     assert.ok(api.logEntries().some((e) => e.startsWith('[warn] setting agentSpend.statusBar.period: must be one of')), api.logEntries().join('\n'));
@@ -143,15 +143,14 @@ describe('Agent Spend in the extension host', function () {
     assert.match(await waitForStatus((t) => t.includes('$4.20')), /\$4\.20 today/);
   });
 
-  it('agentSpend.showPanel lists the sessions and opens the chosen log', async () => {
-    const shown = vscode.commands.executeCommand('agentSpend.showPanel');
-    await new Promise((r) => setTimeout(r, 500));
-    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-    await shown;
-    for (let i = 0; i < 50 && !vscode.window.activeTextEditor; i++) await new Promise((r) => setTimeout(r, 100));
-    const opened = vscode.window.activeTextEditor?.document.uri.fsPath;
-    // the most recent session is the new Codex rollout
-    assert.ok(opened?.endsWith('rollout-2031-01-02T00-00-00-0199bbbb-bbbb-7ccc-8ddd-eeeeffff0001.jsonl'), `opened ${opened}`);
+  it('agentSpend.showPanel opens the breakdown panel, one at a time (details in panel.test.ts)', async () => {
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    for (let i = 0; i < 100 && !api.panel.isReady; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(api.panel.isReady, 'the webview said ready');
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('agentSpend.panel'));
+    assert.equal(tabs.length, 1);
+    assert.ok(api.panel.stats.states >= 1, 'the whole state was posted after ready');
   });
 
   it('agentSpend.refresh rescans from scratch to the same totals', async () => {
@@ -162,5 +161,48 @@ describe('Agent Spend in the extension host', function () {
     const after = api.summary().today;
     assert.equal(after.costNanos, before.costNanos);
     assert.equal(after.requests, before.requests);
+  });
+
+  it('a daily budget: crossing 80 % then 100 % raises exactly two notifications and colours the item; a rescan repeats none', async () => {
+    const today = api.summary().today.spendNanos;
+    // a limit just above today's spend / 0.75: at 75 % now, nothing to announce
+    const limitUSD = Math.ceil((today / 0.75) / 1e7) / 100;
+    await setSetting('budgets.daily', limitUSD);
+    await waitForStatus(() => api.budgets().statuses.length === 1);
+    assert.equal(api.budgets().statuses[0]!.state, 'ok');
+    assert.equal(api.statusBar().background, 'none');
+    assert.deepEqual(api.budgetNotifications(), []);
+    const usd = (n: number) => n * 1e9;
+    // sonnet 4.5 output at $15/M: add enough for ~85 %, then enough for ~110 %
+    const outputFor = (nanos: number) => Math.ceil(nanos / 15_000);
+    // a session of its own, so the fixture session keeps the figures other suites assert
+    const budgetSession = path.join(path.dirname(claudeSession), 'budget-test-session.jsonl');
+    const line = (id: string, output: number) => claudeLine(id, Date.now(), 0, output).split(CLAUDE_SESSION_ID).join('budget-test-session');
+    fs.appendFileSync(budgetSession, line('msg_b1', outputFor(usd(limitUSD) * 0.85 - api.summary().today.spendNanos)));
+    await waitForStatus(() => api.statusBar().background === 'warning');
+    assert.equal(api.budgetNotifications().length, 1);
+    assert.match(api.budgetNotifications()[0]!, /^Daily budget: 8\d\s?% of \$/);
+    assert.match(api.statusBar().tooltip, /Budgets/);
+    assert.match(api.statusBar().accessibilityLabel, /a budget is near its limit/);
+    fs.appendFileSync(budgetSession, line('msg_b2', outputFor(usd(limitUSD) * 0.25)));
+    await waitForStatus(() => api.statusBar().background === 'error');
+    assert.equal(api.budgetNotifications().length, 2);
+    assert.match(api.budgetNotifications()[1]!, /^Daily budget: 1\d\d\s?% of \$/);
+    // a full rescan (as after a reload) re-reads everything: the crossings are remembered in globalState
+    await vscode.commands.executeCommand('agentSpend.refresh');
+    await new Promise((r) => setTimeout(r, 1500));
+    await vscode.commands.executeCommand('agentSpend.refresh');
+    assert.equal(api.budgetNotifications().length, 2);
+    assert.equal(api.statusBar().background, 'error');
+  });
+
+  it("the 'block' period shows the current 5-hour block with its time left", async () => {
+    await setSetting('statusBar.period', 'block');
+    const text = await waitForStatus((t) => t.includes('block'));
+    assert.match(text, /\$\d+\.\d\d block · \d+h \d+m left/);
+    assert.match(api.statusBar().tooltip, /estimate/i);
+    await setSetting('statusBar.period', undefined);
+    await setSetting('budgets.daily', undefined);
+    await waitForStatus(() => api.statusBar().background === 'none');
   });
 });

@@ -13,7 +13,7 @@ import { Log } from '../../../src/extension/log';
 
 const config: Config = {
   period: 'today', showBurnRate: true, enabledAgents: ['claude-code', 'codex'], claudeCodePaths: [], codexHome: '', geminiHome: '', aiderPaths: [], openCodeDataDir: '', clinePaths: [],
-  rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0,
+  rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0, budgets: { budgets: [], warnAt: [80, 100], weekStartsOn: 1, problems: [] },
 };
 
 describe('persistent index in the extension host', function () {

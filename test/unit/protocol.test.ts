@@ -1,0 +1,127 @@
+import * as assert from 'node:assert/strict';
+import {
+  clip, defaultViewState, LIMITS, parseHostMessage, parseViewState, parseWebviewMessage,
+  type HostMessage, type SessionRow, type WebviewMessage,
+} from '../../src/shared/protocol';
+
+const row: SessionRow = {
+  id: 's1', sessionId: 's1', agent: 'claude-code', project: '/home/u/p', firstDay: '2026-11-24', lastDay: '2026-11-24', models: ['claude-sonnet-4-5'],
+  requests: 2, inputTokens: 10, outputTokens: 20, cacheWriteTokens: 0, cacheReadTokens: 5, reasoningTokens: 0,
+  spendNanos: 1_500_000_000, costNanos: 1_500_000_000, loggedCostNanos: 0, loggedRequests: 0, unpricedRequests: 0, billedRequests: 0,
+  start: 1_764_000_000_000, end: 1_764_000_060_000,
+};
+const dayKeys = { today: '2026-11-24', weekStart: '2026-11-24', monthStart: '2026-11-01' };
+const day = { day: '2026-11-24', agents: [{ key: 'claude-code', spendNanos: 1, requests: 1, unpricedRequests: 0, tokens: 3 }], models: [] };
+
+const validHost: HostMessage[] = [
+  { type: 'state', seq: 0, locale: 'de', now: 1, dayKeys, rows: [row], days: [day], viewState: defaultViewState() },
+  { type: 'state', seq: 0, locale: 'en', now: 1, dayKeys, rows: [], days: [] },
+  { type: 'update', seq: 3, now: 2, dayKeys, upsert: [{ ...row, subagentId: 'a', parentId: 's0', id: 's1#agent:a', branch: 'main' }], remove: ['x'], days: [{ day: '2026-11-23', agents: [], models: [] }] },
+  { type: 'detail', rowId: 's1', detail: null },
+  {
+    type: 'detail', rowId: 's1', detail: {
+      ...row, rowId: 's1', file: '/logs/s1.jsonl', subagents: 0,
+      costCheck: { loggedNanos: 12, estimateNanos: 10, differencePercent: 20, requests: 1 },
+      tasks: [{
+        ...row, id: 'p1', title: '<img src=x onerror=alert(1)>', beforeFirstPrompt: false, filesTouched: null,
+        requestList: [{ timestamp: 1, model: 'm', inputTokens: 1, outputTokens: 2, cacheWriteTokens: 0, cacheReadTokens: 0, reasoningTokens: 0, spendNanos: null, basis: 'none' }],
+      }],
+    },
+  },
+];
+
+const validWebview: WebviewMessage[] = [
+  { type: 'ready' },
+  { type: 'viewState', state: defaultViewState() },
+  { type: 'select', rowId: 's1', expandedTasks: ['p1'] },
+  { type: 'select', rowId: null, expandedTasks: [] },
+  { type: 'expandTask', rowId: 's1', taskId: 'p1', expanded: true },
+  { type: 'reveal', rowId: 's1' },
+  { type: 'export', format: 'csv', state: { ...defaultViewState(), range: { preset: 'custom', from: '2026-11-01', to: '2026-11-24' } } },
+];
+
+describe('protocol: host → webview', () => {
+  it('accepts every well-formed message', () => {
+    for (const m of validHost) {
+      const r = parseHostMessage(JSON.parse(JSON.stringify(m)));
+      assert.ok(r.ok, `${m.type}: ${r.ok ? '' : r.error}`);
+    }
+  });
+
+  it('rejects malformed messages (the webview drops them)', () => {
+    const bad: unknown[] = [
+      null, undefined, 42, 'state', [], {},
+      { type: 'html', html: '<script>alert(1)</script>' },
+      { type: 'state' },
+      { ...validHost[0], seq: -1 },
+      { ...validHost[0], locale: 'x'.repeat(65) },
+      { ...validHost[0], dayKeys: { ...dayKeys, today: 'today' } },
+      { ...validHost[0], rows: [{ ...row, requests: 1.5 }] },
+      { ...validHost[0], rows: [{ ...row, requests: -1 }] },
+      { ...validHost[0], rows: [{ ...row, spendNanos: 0.5 }] },
+      { ...validHost[0], rows: [{ ...row, spendNanos: Number.NaN }] },
+      { ...validHost[0], rows: [{ ...row, start: Number.POSITIVE_INFINITY }] },
+      { ...validHost[0], rows: [{ ...row, id: '' }] },
+      { ...validHost[0], rows: [{ ...row, project: 42 }] },
+      { ...validHost[0], rows: [{ ...row, models: 'claude' }] },
+      { ...validHost[0], rows: [{ ...row, project: 'p'.repeat(LIMITS.path + 1) }] },
+      { ...validHost[0], viewState: { ...defaultViewState(), sort: { key: 'innerHTML', dir: 'asc' } } },
+      { ...validHost[2], remove: [7] },
+      { ...validHost[3], detail: { rowId: 's1' } },
+      { type: 'detail', rowId: 's1' },
+    ];
+    for (const m of bad) {
+      const r = parseHostMessage(m);
+      assert.equal(r.ok, false, JSON.stringify(m)?.slice(0, 200));
+      if (!r.ok) assert.ok(r.error.length < 300);
+    }
+  });
+
+  it('a `__proto__` key in the data cannot pollute anything', () => {
+    const raw = JSON.parse(`{"type":"update","seq":1,"now":1,"dayKeys":${JSON.stringify(dayKeys)},"upsert":[],"remove":[],"days":[{"day":"2026-11-24","agents":[{"key":"__proto__","spendNanos":1,"requests":1,"unpricedRequests":0,"tokens":1}],"models":[],"__proto__":{"polluted":true}}]}`);
+    const r = parseHostMessage(raw);
+    assert.ok(r.ok);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+    if (r.ok && r.message.type === 'update') assert.equal(r.message.days[0]!.agents[0]!.key, '__proto__');
+  });
+});
+
+describe('protocol: webview → host', () => {
+  it('accepts every well-formed message', () => {
+    for (const m of validWebview) {
+      const r = parseWebviewMessage(JSON.parse(JSON.stringify(m)));
+      assert.ok(r.ok, `${m.type}: ${r.ok ? '' : r.error}`);
+    }
+  });
+
+  it('rejects malformed messages (the host ignores them)', () => {
+    const bad: unknown[] = [
+      null, 'ready', { type: 'READY' }, { type: 'run', command: 'workbench.action.terminal.new' },
+      { type: 'reveal' }, { type: 'reveal', rowId: '' }, { type: 'reveal', path: '/etc/passwd' },
+      { type: 'export', format: 'xlsx', state: defaultViewState() },
+      { type: 'export', format: 'csv' },
+      { type: 'select', rowId: 's1' },
+      { type: 'select', rowId: 7, expandedTasks: [] },
+      { type: 'expandTask', rowId: 's1', taskId: 'p', expanded: 'yes' },
+      { type: 'viewState', state: { ...defaultViewState(), range: { preset: 'forever' } } },
+      { type: 'viewState', state: { ...defaultViewState(), range: { preset: 'custom', from: '24.11.2026' } } },
+      { type: 'viewState', state: { ...defaultViewState(), scrollTop: -5 } },
+      { type: 'viewState', state: { ...defaultViewState(), text: 'x'.repeat(501) } },
+      { type: 'viewState', state: { ...defaultViewState(), expandedRows: 'all' } },
+    ];
+    for (const m of bad) assert.equal(parseWebviewMessage(m).ok, false, JSON.stringify(m));
+  });
+
+  it('view states from storage are used only when valid', () => {
+    assert.deepEqual(parseViewState(defaultViewState()), defaultViewState());
+    assert.equal(parseViewState(undefined), undefined);
+    assert.equal(parseViewState({ range: 'all' }), undefined);
+    assert.equal(parseViewState({ ...defaultViewState(), chartBy: 'project' }), undefined);
+  });
+
+  it('clip keeps strings within the limits', () => {
+    assert.equal(clip('abc', 5), 'abc');
+    assert.equal(clip('abcdef', 5), 'abcd…');
+    assert.equal(clip('abcdef', 5).length, 5);
+  });
+});
