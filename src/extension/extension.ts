@@ -62,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
     const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
     status.update(live.summary(), config.current, live.warnings().length, problems, budgetView);
+    panel.setBudgets(budgetView.statuses);
     statusUpdates++;
     updated.fire();
   };

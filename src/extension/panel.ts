@@ -12,11 +12,12 @@
 import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { budgetTitle, FORECAST_METHOD, forecastSentence, type BudgetStatus } from '../core/budgets';
 import type { Ledger } from '../core/ledger';
 import { dayKeysAt, exportView, PanelModel, SUBAGENT_SEPARATOR } from '../core/viewModel';
 import {
-  defaultViewState, EXPORT_FORMATS, parseViewState, parseWebviewMessage,
-  type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
+  clip, defaultViewState, EXPORT_FORMATS, LIMITS, parseViewState, parseWebviewMessage,
+  type BudgetRow, type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
 } from '../shared/protocol';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -215,6 +216,7 @@ export class SpendPanel extends Disposable {
       case 'ready':
         this.webviewReady = true;
         this.postState();
+        this.postBudgets();
         break;
       case 'viewState':
         this.viewState = msg.state;
@@ -255,6 +257,23 @@ export class SpendPanel extends Disposable {
     const keys = dayKeysAt(this.now());
     this.lastDayKeys = keys;
     return keys;
+  }
+
+  /** The evaluated budgets (from the composition root, after each evaluation). */
+  setBudgets(statuses: readonly BudgetStatus[]): void {
+    const rows = statuses.map((st) => toBudgetRow(st, this.deps.locale));
+    const key = JSON.stringify(rows);
+    if (key === this.budgetsKey) return;
+    this.budgetsKey = key;
+    this.budgetRows = rows;
+    this.postBudgets();
+  }
+
+  private budgetRows: BudgetRow[] = [];
+  private budgetsKey = '';
+
+  private postBudgets(): void {
+    if (this.webviewReady) this.post({ type: 'budgets', rows: this.budgetRows, method: clip(FORECAST_METHOD, LIMITS.label) });
   }
 
   private postState(): void {
@@ -391,4 +410,22 @@ export class SpendPanel extends Disposable {
 
 function attr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A budget status as a panel row: worded on the host, shown as text. */
+function toBudgetRow(st: BudgetStatus, locale: string): BudgetRow {
+  const scope = st.session
+    ? `session ${st.session.sessionId.slice(0, 8)} · ${st.session.agent}${st.session.project ? ` · ${st.session.project}` : ''}`
+    : { day: 'today', week: 'this week', month: 'this month', session: 'per session' }[st.budget.period];
+  return {
+    id: clip(`${st.budget.id}${st.session ? `|${st.session.sessionId}` : ''}`, LIMITS.id),
+    title: clip(budgetTitle(st), LIMITS.label),
+    state: st.state,
+    percent: Math.max(0, st.percent),
+    spentNanos: Math.max(0, Math.round(st.spentNanos)),
+    limitNanos: Math.max(0, Math.round(st.limitNanos)),
+    scope: clip(scope, LIMITS.label),
+    forecast: clip(forecastSentence(st, locale), LIMITS.label),
+    unpricedRequests: st.unpricedRequests,
+  };
 }

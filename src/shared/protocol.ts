@@ -208,6 +208,23 @@ export function defaultViewState(): ViewState {
   };
 }
 
+/** One budget as the panel shows it (evaluated by the host; texts already worded). */
+export const BudgetRowSchema = z.object({
+  id: id(),
+  title: text(LIMITS.label),
+  state: z.enum(['ok', 'warn', 'over']),
+  /** Percent of the limit spent (may exceed 100). */
+  percent: z.number().check(z.nonnegative()),
+  spentNanos: count(),
+  limitNanos: count(),
+  /** "today", "this week", "session abc · Claude Code"… */
+  scope: text(LIMITS.label),
+  /** "At this rate you reach the limit at 16:40…" */
+  forecast: text(LIMITS.label),
+  unpricedRequests: count(),
+});
+export type BudgetRow = z.infer<typeof BudgetRowSchema>;
+
 // ---------------------------------------------------------------- host → webview
 
 export const HostMessageSchema = z.discriminatedUnion('type', [
@@ -233,6 +250,13 @@ export const HostMessageSchema = z.discriminatedUnion('type', [
     remove: z.array(id()).check(z.maxLength(1_000_000)),
     /** Replaces these days (an entry with no cells removes the day). */
     days: z.array(DayEntrySchema).check(z.maxLength(100_000)),
+  }),
+  /** The budgets, re-sent whole when they are re-evaluated (a handful of rows). */
+  z.object({
+    type: z.literal('budgets'),
+    rows: z.array(BudgetRowSchema).check(z.maxLength(1_000)),
+    /** How the forecast is computed, for a note under the list. */
+    method: text(LIMITS.label),
   }),
   /** The selected row's detail, with its tasks; null when the row is gone. */
   z.object({

@@ -11,7 +11,7 @@ import {
 } from '../core/viewModel';
 import {
   defaultViewState, parseHostMessage, parseViewState, RANGE_PRESETS,
-  type DayEntry, type DayKeys, type HostMessage, type RangePreset, type SessionDetail, type SessionRow, type SortKey, type ViewState, type WebviewMessage,
+  type BudgetRow, type DayEntry, type DayKeys, type HostMessage, type RangePreset, type SessionDetail, type SessionRow, type SortKey, type ViewState, type WebviewMessage,
 } from '../shared/protocol';
 import { TimelineChart } from './chart';
 import { renderDetail } from './detail';
@@ -106,6 +106,34 @@ const grid = new SessionGrid(fmt, {
   },
 });
 
+// ---------------------------------------------------------------- budgets
+
+const budgetsList = h('ul', { class: 'budget-list', id: 'budget-list' });
+const budgetsNote = h('p', { class: 'muted budget-note' }, '');
+const budgetsSection = h('section', { class: 'budgets', id: 'budgets', 'aria-labelledby': 'budgets-title', hidden: true },
+  h('div', { class: 'section-head' }, h('h2', { id: 'budgets-title' }, 'Budgets')), budgetsList, budgetsNote);
+
+const BUDGET_STATE_LABEL = { ok: 'on track', warn: 'near the limit', over: 'over the limit' } as const;
+
+/** One list item per budget: title, a meter, spent of limit, and the forecast (all as text). */
+function renderBudgets(rows: readonly BudgetRow[], method: string): void {
+  budgetsSection.hidden = rows.length === 0;
+  budgetsList.replaceChildren(...rows.map((b) => {
+    const pct = Math.floor(b.percent);
+    const meter = h('meter', { min: 0, max: 100, low: 80, high: 99.99, optimum: 0, value: Math.min(100, b.percent), 'aria-label': `${b.title}: ${pct} %` });
+    const figures = `${fmt.usd(b.spentNanos)} of ${fmt.usd(b.limitNanos)} ${b.scope}${b.unpricedRequests ? ` (+ ${b.unpricedRequests} unpriced)` : ''}`;
+    return h('li', { class: `budget ${b.state}`, 'data-id': b.id },
+      h('div', { class: 'budget-head' },
+        h('span', { class: 'budget-title' }, b.title),
+        h('span', { class: `badge ${b.state}` }, BUDGET_STATE_LABEL[b.state]),
+        h('span', { class: 'budget-pct num' }, `${fmt.int(pct)} %`)),
+      meter,
+      h('div', { class: 'budget-figures muted' }, figures),
+      b.forecast ? h('div', { class: 'budget-forecast' }, b.forecast) : null);
+  }));
+  setText(budgetsNote, method);
+}
+
 const app = document.getElementById('app')!;
 app.replaceChildren(
   h('header', { class: 'toolbar' },
@@ -113,6 +141,7 @@ app.replaceChildren(
     h('div', { class: 'toolbar-group' }, h('label', { for: 'range', class: 'muted' }, 'Range'), rangeSelect, customRange),
     h('div', { class: 'toolbar-group end' }, exportCsv, exportJson)),
   h('div', { class: 'cards', role: 'group', 'aria-label': 'Spend by period' }, cards.today.el, cards.week.el, cards.month.el, cards.range.el),
+  budgetsSection,
   h('div', { class: 'overview' },
     h('section', { class: 'chart-panel', 'aria-labelledby': 'chart-title' },
       h('div', { class: 'section-head' }, chartTitle,
@@ -483,6 +512,9 @@ function onMessage(msg: HostMessage): void {
       scheduleRender(msg.upsert.length > 0 || msg.remove.length > 0, msg.days.length > 0 || dayChanged);
       break;
     }
+    case 'budgets':
+      renderBudgets(msg.rows, msg.method);
+      break;
     case 'detail':
       if (msg.rowId !== view.selected) return;
       detail = msg.detail;

@@ -193,6 +193,28 @@ describe('breakdown panel in the extension host', function () {
     }
   });
 
+  it('shows each budget with its progress and forecast (a budgets section)', async () => {
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    for (let i = 0; i < 100 && !api.panel.isReady; i++) await sleep(100);
+    const rejectedBefore = api.panel.stats.rejected;
+    const budgets = nextPost((m): m is Extract<HostMessage, { type: 'budgets' }> => m.type === 'budgets' && m.rows.length > 0);
+    await vscode.workspace.getConfiguration('agentSpend').update('budgets.monthly', 1000, vscode.ConfigurationTarget.Global);
+    try {
+      const msg = await budgets;
+      const monthly = msg.rows.find((r) => r.title === 'Monthly budget');
+      assert.ok(monthly, JSON.stringify(msg.rows.map((r) => r.title)));
+      assert.equal(monthly.limitNanos, 1000e9);
+      assert.equal(monthly.spentNanos, api.summary().month.spendNanos);
+      assert.equal(monthly.state, 'ok');
+      assert.equal(monthly.scope, 'this month');
+      assert.match(msg.method, /Forecast/);
+      await sleep(300);
+      assert.equal(api.panel.stats.rejected, rejectedBefore, 'the webview accepted and rendered it without complaint');
+    } finally {
+      await vscode.workspace.getConfiguration('agentSpend').update('budgets.monthly', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('the serializer restores the panel with its filters; one panel at a time', async () => {
     await closePanel();
     assert.equal(api.panel.isOpen, false);
