@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { AGENT_IDS, type AgentId } from '../core/events';
 import { GROUP_BYS, type GroupBy, Ledger } from '../core/ledger';
 import { Pricer } from '../core/pricing';
+import { runBilled } from './billed';
 import { buildReport, unpricedModels, type Report, type ReportTotals } from '../core/report';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
@@ -39,6 +40,7 @@ const HELP = `agent-spend ${VERSION} — what your AI coding agents spent, from 
 
 Usage:
   agent-spend report [options]
+  agent-spend billed --provider anthropic|openai|openrouter [--since D] [--until D] [--base-url URL] [--json]
 
 Options:
   --json                 print one JSON object instead of a table
@@ -227,6 +229,7 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
       out(VERSION);
       return 0;
     }
+    if (command === 'billed') return runBilled(rest, process.env, out, err);
     if (command !== 'report') throw new UsageError(`unknown command "${command}" (see agent-spend --help)`);
     if (rest.includes('-h') || rest.includes('--help')) {
       out(HELP);
