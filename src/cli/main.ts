@@ -10,6 +10,7 @@ import { AGENT_IDS, type AgentId } from '../core/events';
 import { GROUP_BYS, type GroupBy, Ledger } from '../core/ledger';
 import { Pricer } from '../core/pricing';
 import { runBilled } from './billed';
+import { summarizeEdits } from '../core/output';
 import { buildReport, unpricedModels, type Report, type ReportTotals } from '../core/report';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
@@ -136,6 +137,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   if (args.claudeDirs.length > 0) sourceEnv.env['CLAUDE_CONFIG_DIR'] = args.claudeDirs.join(',');
   const sources = createSources(sourceEnv, fs, {
     prompts: false, // a report has no tasks: skip the prompt needles (one pass over the bytes each)
+    edits: args.by === 'session', // lines changed are shown per session only: otherwise skip the edit needles too
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
@@ -169,6 +171,14 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
   }, args.by);
+  if (args.by === 'session') {
+    // What each session's agent changed with its own edit tools; commits need git, not run by the CLI (null: unknown).
+    report.groups = report.groups.map((g) => {
+      const e = summarizeEdits(ledger.sessionEdits(g.key));
+      return { ...g, linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, filesTouched: e.filesTouched, linesExact: e.exact, commits: null };
+    });
+    if (store && restoredFiles >= 0) indexNotes.push('lines changed per session count only what was read in this run: the index keeps no edits');
+  }
   const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {
     const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');

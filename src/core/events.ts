@@ -87,9 +87,44 @@ export type PromptEvent = z.infer<typeof PromptEventSchema>;
 
 export const PROMPT_TEXT_MAX = 500;
 
-/** What a source emits: usage of a request, or a prompt. */
-export type SourceEvent = UsageEvent | PromptEvent;
+/**
+ * One change an agent made to a file with its own edit tool (Claude Code Edit / MultiEdit /
+ * Write / NotebookEdit, Codex apply_patch), counted from what the log shows was applied.
+ * A tool call that touches several files (a Codex patch) gives one event per file.
+ */
+export const EditEventSchema = z.object({
+  kind: z.literal('edit'),
+  agent: AgentIdSchema,
+  /** Unique per tool call and file across files (copies in resumed sessions share it): the tool_use / call id. */
+  key: z.string().check(z.minLength(1)),
+  sessionId: z.string(),
+  /** Epoch milliseconds of the tool call. */
+  timestamp: z.number(),
+  /** The log file this copy was read from. */
+  file: z.string(),
+  /** The edited file as logged (absolute for Claude Code; relative to the session folder for Codex patches). Untrusted. */
+  path: z.string(),
+  linesAdded: count(),
+  linesRemoved: count(),
+  /** False when the pre-image was unknown (e.g. a Write over a file the log does not show, a deleted file): the counts are a lower bound. */
+  exact: z.boolean(),
+  /** The tool reported an error: nothing was applied and the counts are 0. */
+  failed: z.optional(z.boolean()),
+});
+export type EditEvent = z.infer<typeof EditEventSchema>;
+
+/** What a source emits: usage of a request, a prompt, or an edit. */
+export type SourceEvent = UsageEvent | PromptEvent | EditEvent;
 
 export function isPrompt(e: SourceEvent): e is PromptEvent {
   return (e as PromptEvent).kind === 'prompt';
+}
+
+export function isEdit(e: SourceEvent): e is EditEvent {
+  return (e as EditEvent).kind === 'edit';
+}
+
+/** A request's usage (neither a prompt nor an edit). */
+export function isUsage(e: SourceEvent): e is UsageEvent {
+  return (e as { kind?: string }).kind === undefined;
 }

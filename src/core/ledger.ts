@@ -8,7 +8,8 @@
  * new one — and costs are integer nano-dollars, so adding and subtracting never
  * drifts and totals are exact to the cent.
  */
-import { isPrompt, type AgentId, type SourceEvent, type TokenCounts, type UsageEvent } from './events';
+import { isEdit, isPrompt, type AgentId, type EditEvent, type SourceEvent, type TokenCounts, type UsageEvent } from './events';
+import type { EditRecord } from './output';
 import { buildTasks, isHumanPrompt, type PromptRecord, type Task } from './tasks';
 import type { Pricer } from './pricing';
 
@@ -199,6 +200,9 @@ export class Ledger {
   private readonly fileKeys = new Map<string, Set<string>>();
   private readonly prompts = new Map<string, PromptRecord[]>();
   private readonly promptByKey = new Map<string, PromptRecord>();
+  /** Edits of the agents' own tools, per session and by key (kept in every mode: the CLI's sources emit them only when asked). */
+  private readonly edits = new Map<string, EditRecord[]>();
+  private readonly editByKey = new Map<string, EditRecord>();
   private changed = new Set<string>();
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
@@ -294,6 +298,8 @@ export class Ledger {
     for (const e of events) {
       if (isPrompt(e)) {
         if (this.addPrompt(e)) changed++;
+      } else if (isEdit(e)) {
+        if (this.addEdit(e)) changed++;
       } else if (this.add(e) !== 'unchanged') {
         changed++;
       }
@@ -345,6 +351,41 @@ export class Ledger {
     this.changed.add(p.sessionId);
   }
 
+  /**
+   * Keeps an edit once per key; of several copies (a resumed session replays its parent's),
+   * the earliest, like prompts. Returns whether the ledger changed.
+   */
+  addEdit(e: EditEvent | EditRecord): boolean {
+    const known = this.editByKey.get(e.key);
+    if (known && (known.timestamp < e.timestamp || (known.timestamp === e.timestamp && known.file <= e.file))) return false;
+    if (known) {
+      const list = this.edits.get(known.sessionId);
+      const i = list?.indexOf(known) ?? -1;
+      if (list && i >= 0) list.splice(i, 1);
+      this.changed.add(known.sessionId);
+    }
+    const rec: EditRecord = {
+      key: e.key, sessionId: this.intern(e.sessionId), timestamp: e.timestamp, file: this.intern(e.file), path: this.intern(e.path),
+      linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, exact: e.exact,
+    };
+    if (e.failed) rec.failed = true;
+    this.editByKey.set(rec.key, rec);
+    const list = this.edits.get(rec.sessionId);
+    if (list) list.push(rec);
+    else this.edits.set(rec.sessionId, [rec]);
+    this.changed.add(rec.sessionId);
+    return true;
+  }
+
+  /** The session's edits (failed ones included, marked), in arrival order. */
+  sessionEdits(sessionId: string): readonly EditRecord[] {
+    return this.edits.get(sessionId) ?? [];
+  }
+
+  allEdits(): IterableIterator<EditRecord> {
+    return this.editByKey.values();
+  }
+
   allPrompts(): IterableIterator<PromptRecord> {
     return this.promptByKey.values();
   }
@@ -357,7 +398,7 @@ export class Ledger {
 
   /** The session's tasks: each prompt with the requests until the next one. */
   tasks(sessionId: string): Task[] {
-    return buildTasks(sessionId, this.prompts.get(sessionId) ?? [], this.sessionRequests(sessionId));
+    return buildTasks(sessionId, this.prompts.get(sessionId) ?? [], this.sessionRequests(sessionId), this.edits.get(sessionId) ?? []);
   }
 
   /** Sessions whose requests or prompts changed since the last call (for incremental view updates). */

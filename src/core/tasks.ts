@@ -4,6 +4,7 @@
  * requests of that task). Requests before the first prompt form an untitled task.
  */
 import { applyRecord, emptyTotals, type RequestRecord, type Totals } from './ledger';
+import type { EditRecord } from './output';
 
 export interface PromptRecord {
   key: string;
@@ -26,6 +27,13 @@ export interface Task {
   requests: RequestRecord[];
   totals: Totals;
   models: string[];
+  /** Lines the agent's edit tools added / removed in this task (failed calls count nothing). */
+  linesAdded: number;
+  linesRemoved: number;
+  /** Distinct files those edits touched. */
+  filesTouched: number;
+  /** False when some edit's pre-image was unknown (the line counts are then a lower bound). */
+  editsExact: boolean;
 }
 
 /** Prompts are wrapped by some agents in markup that is not what the person typed. */
@@ -42,11 +50,13 @@ export function isHumanPrompt(text: string): boolean {
   return t !== '' && !WRAPPER.test(t);
 }
 
-/** Groups one session's requests under its prompts, in time order. */
-export function buildTasks(sessionId: string, prompts: readonly PromptRecord[], requests: readonly RequestRecord[]): Task[] {
+const noEdits = () => ({ linesAdded: 0, linesRemoved: 0, filesTouched: 0, editsExact: true });
+
+/** Groups one session's requests (and the edits its tools made) under its prompts, in time order. */
+export function buildTasks(sessionId: string, prompts: readonly PromptRecord[], requests: readonly RequestRecord[], edits: readonly EditRecord[] = []): Task[] {
   const ordered = [...prompts].sort((a, b) => a.timestamp - b.timestamp || (a.key < b.key ? -1 : 1));
   const tasks: Task[] = ordered.map((p) => ({
-    id: p.key, sessionId, title: taskTitle(p.text), prompt: p, start: p.timestamp, end: p.timestamp, requests: [], totals: emptyTotals(), models: [],
+    id: p.key, sessionId, title: taskTitle(p.text), prompt: p, start: p.timestamp, end: p.timestamp, requests: [], totals: emptyTotals(), models: [], ...noEdits(),
   }));
   let head: Task | undefined;
   const sorted = [...requests].sort((a, b) => a.timestamp - b.timestamp);
@@ -55,7 +65,7 @@ export function buildTasks(sessionId: string, prompts: readonly PromptRecord[], 
     while (i + 1 < tasks.length && tasks[i + 1]!.start <= r.timestamp) i++;
     let task = i >= 0 ? tasks[i] : undefined;
     if (!task) {
-      head ??= { id: `${sessionId}#start`, sessionId, title: '', start: r.timestamp, end: r.timestamp, requests: [], totals: emptyTotals(), models: [] };
+      head ??= { id: `${sessionId}#start`, sessionId, title: '', start: r.timestamp, end: r.timestamp, requests: [], totals: emptyTotals(), models: [], ...noEdits() };
       task = head;
     }
     task.requests.push(r);
@@ -63,6 +73,25 @@ export function buildTasks(sessionId: string, prompts: readonly PromptRecord[], 
     if (r.timestamp > task.end) task.end = r.timestamp;
     const model = r.model ?? '(unknown)';
     if (!task.models.includes(model)) task.models.push(model);
+  }
+  // Edits go to the task whose prompt came last at or before them, like requests.
+  const files = new Map<Task, Set<string>>();
+  for (const e of [...edits].sort((a, b) => a.timestamp - b.timestamp)) {
+    if (e.failed) continue;
+    let j = -1;
+    while (j + 1 < tasks.length && tasks[j + 1]!.start <= e.timestamp) j++;
+    let task = j >= 0 ? tasks[j] : undefined;
+    if (!task) {
+      head ??= { id: `${sessionId}#start`, sessionId, title: '', start: e.timestamp, end: e.timestamp, requests: [], totals: emptyTotals(), models: [], ...noEdits() };
+      task = head;
+    }
+    task.linesAdded += e.linesAdded;
+    task.linesRemoved += e.linesRemoved;
+    if (!e.exact) task.editsExact = false;
+    let set = files.get(task);
+    if (!set) files.set(task, (set = new Set()));
+    set.add(e.path);
+    task.filesTouched = set.size;
   }
   return head ? [head, ...tasks] : tasks;
 }

@@ -6,7 +6,8 @@
  * and the ledger keeps the copy with the largest output (see FORMATS.md).
  */
 import * as path from 'node:path';
-import { PROMPT_TEXT_MAX, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type EditEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { countHunks, diffLines, lineCount, type LineDelta } from './editCounts';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isObject, nonEmpty as str, parseTime, tokenCount as count } from './json';
 import { walkFiles } from './walk';
@@ -16,11 +17,23 @@ export interface ClaudeCodeOptions {
   extraPaths?: readonly string[];
   /** Also read human prompts (task starts); each needle is one more pass over the bytes. Default true. */
   prompts?: boolean;
+  /** Also read the edit tools' calls and results (lines added/removed); two more needles. Default true. */
+  edits?: boolean;
 }
 
 const USAGE_NEEDLE = '"usage"';
 /** A `user` message whose content is a string or starts with a text block (tool results never match). */
 const PROMPT_NEEDLES = ['"role":"user","content":"', '"role":"user","content":[{"type":"text"'];
+/**
+ * Results of edit tools: a success carries `structuredPatch` in its `toolUseResult`, a failure
+ * `"is_error":true` (quoted keys, so tool output that merely mentions them does not match).
+ * The calls themselves are in assistant lines, which the usage needle already brings in.
+ */
+const EDIT_NEEDLES = ['"structuredPatch"', '"is_error":true'];
+const EDIT_TOOLS = ['Edit', 'MultiEdit', 'Write', 'NotebookEdit'] as const;
+const EDIT_TOOL_BYTES = EDIT_TOOLS.map((n) => Buffer.from(`"name":"${n}"`));
+/** Edit calls waiting for their result, per file; the oldest are dropped beyond this. */
+const MAX_PENDING = 256;
 
 export class ClaudeCodeSource implements Source {
   readonly agent = 'claude-code' as const;
@@ -31,7 +44,7 @@ export class ClaudeCodeSource implements Source {
     private readonly fs: SourceFs,
     private readonly opts: ClaudeCodeOptions = {},
   ) {
-    this.needles = opts.prompts === false ? [USAGE_NEEDLE] : [USAGE_NEEDLE, ...PROMPT_NEEDLES];
+    this.needles = [USAGE_NEEDLE, ...(opts.prompts === false ? [] : PROMPT_NEEDLES), ...(opts.edits === false ? [] : EDIT_NEEDLES)];
   }
 
   /** The `projects/` folders to read, most specific first, without duplicates. */
@@ -60,8 +73,11 @@ export class ClaudeCodeSource implements Source {
   }
 
   createParser(file: string, state?: unknown): LineParser {
-    const parser = new ClaudeCodeParser(file);
+    const parser = new ClaudeCodeParser(file, this.opts.edits !== false);
     if (isObject(state) && typeof state['lastTimestamp'] === 'number') parser.lastTimestamp = state['lastTimestamp'];
+    if (isObject(state) && Array.isArray(state['pending'])) {
+      for (const p of state['pending']) if (isPendingEdit(p)) parser.pending.set(p.id, p);
+    }
     return parser;
   }
 }
@@ -78,13 +94,34 @@ const CONTENT_KEY = Buffer.from('"content":[');
 const STOP_KEY = Buffer.from(',"stop_reason":');
 const AGENT_FILE = /^agent-(.+)\.jsonl$/;
 
+/** An edit tool call seen, waiting for its result (small and JSON-able: it is saved with the file's offset). */
+interface PendingEdit {
+  id: string;
+  name: string;
+  path: string;
+  sessionId: string;
+  timestamp: number;
+  /** Counts from the call's own input, for a result without a patch. */
+  added: number;
+  removed: number;
+  exact: boolean;
+}
+
+function isPendingEdit(v: unknown): v is PendingEdit {
+  return isObject(v) && typeof v['id'] === 'string' && typeof v['name'] === 'string' && typeof v['path'] === 'string' &&
+    typeof v['sessionId'] === 'string' && typeof v['timestamp'] === 'number' && typeof v['added'] === 'number' &&
+    typeof v['removed'] === 'number' && typeof v['exact'] === 'boolean';
+}
+
 class ClaudeCodeParser implements LineParser {
   private readonly fileAgentId: string | undefined;
   private readonly folderProject: string;
   /** Timestamp of the latest record: used for a record that lacks its own. */
   lastTimestamp = 0;
+  /** Edit calls (tool_use id →) whose result has not been read yet. */
+  readonly pending = new Map<string, PendingEdit>();
 
-  constructor(private readonly file: string) {
+  constructor(private readonly file: string, private readonly edits = true) {
     this.fileAgentId = AGENT_FILE.exec(path.basename(file))?.[1];
     // projects/<encoded-cwd>/... : the encoded folder is lossy, used only when records lack `cwd`.
     const parts = file.split(/[\\/]/);
@@ -103,7 +140,8 @@ class ClaudeCodeParser implements LineParser {
         } catch {
           skeleton = undefined;
         }
-        if (isObject(skeleton) && skeleton['type'] === 'assistant' && isObject(skeleton['message']) && isObject(skeleton['message']['usage'])) {
+        if (isObject(skeleton) && skeleton['type'] === 'assistant' && isObject(skeleton['message']) && isObject(skeleton['message']['usage']) &&
+            !(this.edits && hasEditTool(buf.subarray(contentAt, stopAt)))) {
           return this.parseRecord(skeleton);
         }
       }
@@ -116,7 +154,7 @@ class ClaudeCodeParser implements LineParser {
   }
 
   saveState(): unknown {
-    return { lastTimestamp: this.lastTimestamp };
+    return this.pending.size > 0 ? { lastTimestamp: this.lastTimestamp, pending: [...this.pending.values()] } : { lastTimestamp: this.lastTimestamp };
   }
 
   private parseRecord(record: unknown): SourceEvent[] {
@@ -125,11 +163,14 @@ class ClaudeCodeParser implements LineParser {
     if (ts !== undefined) this.lastTimestamp = ts;
     if (record['type'] === 'user') {
       const prompt = this.toPrompt(record);
-      return prompt ? [prompt] : [];
+      if (prompt) return [prompt];
+      return this.edits && this.pending.size > 0 ? this.editResults(record) : [];
     }
     if (record['type'] === 'assistant') {
       const ev = this.toEvent(record, record);
-      return ev ? [ev] : [];
+      const out: SourceEvent[] = ev ? [ev] : [];
+      if (this.edits) this.editCalls(record, out);
+      return out;
     }
     // Subagent progress mirrors an assistant message of the subagent (2.1.x); same key as in its own file.
     if (record['type'] === 'progress' && isObject(record['data']) && isObject(record['data']['message'])) {
@@ -141,6 +182,62 @@ class ClaudeCodeParser implements LineParser {
       }
     }
     return [];
+  }
+
+  /** Edit tool calls of an assistant record: kept pending until their result (NotebookEdit: counted at once). */
+  private editCalls(record: Record<string, unknown>, out: SourceEvent[]): void {
+    const message = record['message'];
+    if (!isObject(message) || !Array.isArray(message['content'])) return;
+    for (const block of message['content']) {
+      if (!isObject(block) || block['type'] !== 'tool_use' || !isObject(block['input'])) continue;
+      const name = block['name'];
+      const id = str(block['id']);
+      if (!id || typeof name !== 'string' || !(EDIT_TOOLS as readonly string[]).includes(name)) continue;
+      const input = block['input'];
+      const call = callCounts(name, input);
+      const pending: PendingEdit = {
+        id, name, path: str(input['file_path']) ?? str(input['notebook_path']) ?? '',
+        sessionId: str(record['sessionId']) ?? path.basename(this.file, '.jsonl'),
+        timestamp: parseTime(record['timestamp']) ?? this.lastTimestamp, ...call,
+      };
+      if (name === 'NotebookEdit') {
+        // Its result carries no patch (and a failure is only seen if its line is read): counted from the call.
+        out.push(this.editEvent(pending, call));
+        continue;
+      }
+      this.pending.delete(id);
+      this.pending.set(id, pending);
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+    }
+  }
+
+  /** Results of pending edit calls in a user record: what was applied, or a failure (counts nothing). */
+  private editResults(record: Record<string, unknown>): EditEvent[] {
+    const message = record['message'];
+    if (!isObject(message) || !Array.isArray(message['content'])) return [];
+    const out: EditEvent[] = [];
+    for (const block of message['content']) {
+      if (!isObject(block) || block['type'] !== 'tool_result') continue;
+      const id = str(block['tool_use_id']);
+      const pending = id ? this.pending.get(id) : undefined;
+      if (!pending) continue;
+      this.pending.delete(pending.id);
+      if (block['is_error'] === true) {
+        out.push({ ...this.editEvent(pending, { added: 0, removed: 0, exact: true }), failed: true });
+        continue;
+      }
+      const result = record['toolUseResult'];
+      if (isObject(result) && str(result['filePath'])) pending.path = str(result['filePath'])!;
+      out.push(this.editEvent(pending, resultCounts(pending, result)));
+    }
+    return out;
+  }
+
+  private editEvent(p: PendingEdit, d: LineDelta & { exact: boolean }): EditEvent {
+    return {
+      kind: 'edit', agent: 'claude-code', key: `cce:${p.id}`, sessionId: p.sessionId, timestamp: p.timestamp,
+      file: this.file, path: p.path, linesAdded: d.added, linesRemoved: d.removed, exact: d.exact,
+    };
   }
 
   /** A human prompt: not a tool result, not meta or a compaction summary, not a subagent's instructions. */
@@ -192,6 +289,61 @@ class ClaudeCodeParser implements LineParser {
     if (typeof outer['costUSD'] === 'number' && Number.isFinite(outer['costUSD'])) ev.loggedCostUSD = outer['costUSD'];
     return ev;
   }
+}
+
+function hasEditTool(content: Buffer): boolean {
+  for (const needle of EDIT_TOOL_BYTES) if (content.indexOf(needle) >= 0) return true;
+  return false;
+}
+
+type Counts = LineDelta & { exact: boolean };
+
+/** What a call's input says it changes (the fallback when its result holds no patch). */
+function callCounts(name: string, input: Record<string, unknown>): Counts {
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  switch (name) {
+    case 'Edit': {
+      const d = diffLines(text(input['old_string']), text(input['new_string']));
+      return { ...d, exact: input['replace_all'] !== true }; // replace_all: once per occurrence, how many is not logged
+    }
+    case 'MultiEdit': {
+      const sum: Counts = { added: 0, removed: 0, exact: true };
+      for (const e of Array.isArray(input['edits']) ? input['edits'] : []) {
+        if (!isObject(e)) continue;
+        const d = diffLines(text(e['old_string']), text(e['new_string']));
+        sum.added += d.added;
+        sum.removed += d.removed;
+        if (e['replace_all'] === true) sum.exact = false;
+      }
+      return sum;
+    }
+    case 'Write':
+      // Whether the file existed, and what it held, only the result says.
+      return { added: lineCount(text(input['content'])), removed: 0, exact: false };
+    default: {
+      // NotebookEdit replaces or inserts one cell (the old cell's source is not logged), or deletes one.
+      if (input['edit_mode'] === 'delete') return { added: 0, removed: 0, exact: false };
+      return { added: lineCount(text(input['new_source'])), removed: 0, exact: input['edit_mode'] === 'insert' };
+    }
+  }
+}
+
+/** What a successful result says was applied: its patch, a created file, or the diff against the original it logs. */
+function resultCounts(p: PendingEdit, result: unknown): Counts {
+  const fallback: Counts = { added: p.added, removed: p.removed, exact: p.exact };
+  if (!isObject(result)) return fallback;
+  if (p.name === 'Write') {
+    const content = typeof result['content'] === 'string' ? result['content'] : undefined;
+    if (result['type'] === 'create') return { added: content !== undefined ? lineCount(content) : p.added, removed: 0, exact: true };
+    if (typeof result['originalFile'] === 'string' && content !== undefined) return { ...diffLines(result['originalFile'], content), exact: true };
+    const hunks = countHunks(result['structuredPatch']);
+    if (result['type'] === 'update' && hunks) return { ...hunks, exact: true };
+    return fallback;
+  }
+  const hunks = countHunks(result['structuredPatch']);
+  // An empty patch for a non-empty change (seen when the file was modified meanwhile): keep the call's own counts.
+  if (hunks && (hunks.added + hunks.removed > 0 || p.added + p.removed === 0)) return { ...hunks, exact: true };
+  return fallback;
 }
 
 /** The text a person typed: a string, or the text blocks of a content array without tool results. */

@@ -78,7 +78,7 @@
  */
 import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
-import { isPrompt, PROMPT_TEXT_MAX, type AgentId, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { isUsage, PROMPT_TEXT_MAX, type AgentId, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount } from './json';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { errorText } from './walk';
@@ -494,7 +494,7 @@ export function parseUiMessages(content: Buffer | string, ctx: UiMessagesContext
     if (ctx.parentSessionId !== undefined) ev.parentSessionId = ctx.parentSessionId;
     events.push(ev);
   }
-  for (const ev of events) if (!isPrompt(ev)) ev.project = project ?? '';
+  for (const ev of events) if (isUsage(ev)) ev.project = project ?? '';
   return events;
 }
 

@@ -23,7 +23,8 @@
  */
 import * as path from 'node:path';
 import type { Dirent } from 'node:fs';
-import { PROMPT_TEXT_MAX, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type EditEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { extractPatch, parseApplyPatch, type PatchFile } from './editCounts';
 import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from './json';
 
@@ -32,7 +33,22 @@ export interface CodexSourceOptions {
   home?: string;
   /** Also read prompts (`user_message`, task starts). Default true. */
   prompts?: boolean;
+  /** Also read `apply_patch` calls and their outputs (lines added/removed). Default true. */
+  edits?: boolean;
 }
+
+/** An apply_patch call waiting for its output (JSON-able: saved with the file's offset). */
+interface PendingPatch {
+  callId: string;
+  sessionId: string;
+  timestamp: number;
+  files: PatchFile[];
+}
+
+/** Patch calls waiting for their output, per file; the oldest are dropped beyond this. */
+const MAX_PENDING = 64;
+/** What apply_patch prints when it applied the patch. */
+const PATCH_SUCCESS = 'Success. Updated the following files';
 
 /** [input (incl. cached), cached input, output (incl. reasoning), reasoning, total] as logged. */
 type Usage = readonly [number, number, number, number, number];
@@ -69,7 +85,7 @@ export class CodexSource implements Source {
     private readonly opts: CodexSourceOptions = {},
   ) {
     const usage = ['"session_meta"', '"turn_context"', '"token_count"'];
-    this.needles = opts.prompts === false ? usage : [...usage, '"user_message"'];
+    this.needles = [...usage, ...(opts.prompts === false ? [] : ['"user_message"']), ...(opts.edits === false ? [] : ['apply_patch', PATCH_SUCCESS])];
   }
 
   /** The Codex home in use: settings override, else `CODEX_HOME`, else `<home>/.codex`. */
@@ -95,8 +111,9 @@ export class CodexSource implements Source {
   }
 
   createParser(file: string, state?: unknown): LineParser {
-    if (state !== undefined) return CodexParser.restore(file, state);
-    return new CodexParser(file);
+    const edits = this.opts.edits !== false;
+    if (state !== undefined) return CodexParser.restore(file, state, edits);
+    return new CodexParser(file, edits);
   }
 
   /** Collects rollouts under `dir`; false when `dir` is missing or unreadable. */
@@ -148,16 +165,23 @@ export class CodexParser implements LineParser {
   private readonly stack: SessionCtx[] = [];
   private model: string | null = null;
   private lastTimestamp = 0;
+  /** apply_patch calls (call_id →) whose output has not been read yet. */
+  private readonly pending = new Map<string, PendingPatch>();
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly edits = true) {}
 
   saveState(): unknown {
-    return { stack: this.stack, model: this.model, lastTimestamp: this.lastTimestamp };
+    const state: Record<string, unknown> = { stack: this.stack, model: this.model, lastTimestamp: this.lastTimestamp };
+    if (this.pending.size > 0) state.pending = [...this.pending.values()];
+    return state;
   }
 
   /** A parser continuing from `saveState()`; anything not of that shape gives a fresh parser. */
-  static restore(file: string, state: unknown): CodexParser {
-    const parser = new CodexParser(file);
+  static restore(file: string, state: unknown, edits = true): CodexParser {
+    const parser = new CodexParser(file, edits);
+    if (isObject(state) && Array.isArray(state.pending)) {
+      for (const p of state.pending) if (isPendingPatch(p)) parser.pending.set(p.callId, p);
+    }
     if (!isObject(state) || !Array.isArray(state.stack) || !state.stack.every(isSessionCtx)) return parser;
     parser.stack.push(...(state.stack as SessionCtx[]).map((c) => ({ ...c, prev: c.prev ? ([...c.prev] as unknown as Usage) : null })));
     parser.model = typeof state.model === 'string' ? state.model : null;
@@ -176,6 +200,8 @@ export class CodexParser implements LineParser {
       case 'turn_context':
         this.onTurnContext(payload);
         return [];
+      case 'response_item':
+        return this.edits ? this.onResponseItem(payload, this.peekTimestamp(record.timestamp)) : [];
       case 'event_msg':
         if (payload.type === 'user_message') {
           const previous = this.lastTimestamp;
@@ -281,11 +307,53 @@ export class CodexParser implements LineParser {
     }];
   }
 
+  /** apply_patch calls (a custom tool, or a shell / exec command running it) and their outputs. */
+  private onResponseItem(payload: Record<string, unknown>, timestamp: number): EditEvent[] {
+    const type = payload.type;
+    if (type === 'custom_tool_call' || type === 'function_call') {
+      const raw = type === 'custom_tool_call' ? payload.input : payload.arguments;
+      if (typeof raw !== 'string' || !raw.includes('*** Begin Patch')) return [];
+      if (type === 'custom_tool_call' && payload.name !== 'apply_patch') return [];
+      if (type === 'function_call' && payload.name !== 'apply_patch' && !raw.includes('apply_patch')) return [];
+      const patch = extractPatch(type === 'custom_tool_call' ? raw : argumentText(raw));
+      const files = patch ? parseApplyPatch(patch) : [];
+      if (files.length === 0) return [];
+      const callId = nonEmpty(payload.call_id) ?? `${this.top().id}:${timestamp}`;
+      this.pending.delete(callId);
+      this.pending.set(callId, { callId, sessionId: this.top().id, timestamp, files });
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      return [];
+    }
+    if (type === 'custom_tool_call_output' || type === 'function_call_output') {
+      const callId = nonEmpty(payload.call_id);
+      const call = callId !== undefined ? this.pending.get(callId) : undefined;
+      if (!call) return [];
+      this.pending.delete(call.callId);
+      const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output ?? '');
+      const failed = !output.includes(PATCH_SUCCESS);
+      return call.files.map((f, i) => {
+        const ev: EditEvent = {
+          kind: 'edit', agent: 'codex', key: `codexe:${call.callId}:${i}`, sessionId: call.sessionId, timestamp: call.timestamp,
+          file: this.file, path: f.path, linesAdded: failed ? 0 : f.added, linesRemoved: failed ? 0 : f.removed, exact: failed || f.exact,
+        };
+        if (failed) ev.failed = true;
+        return ev;
+      });
+    }
+    return [];
+  }
+
   private top(): SessionCtx {
     if (this.stack.length === 0) {
       this.stack.push({ id: sessionIdFromFileName(this.file), project: '', fromMeta: false, prev: null, restarts: 0 });
     }
     return this.stack[this.stack.length - 1]!;
+  }
+
+  /** A record's time without moving `lastTimestamp` (whose gaps tell replays from typed prompts). */
+  private peekTimestamp(value: unknown): number {
+    const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
+    return Number.isFinite(ms) ? ms : this.lastTimestamp;
   }
 
   private timestampOf(value: unknown): number {
@@ -358,6 +426,29 @@ function errorMessage(err: unknown): string {
 function isSessionCtx(v: unknown): v is SessionCtx {
   return isObject(v) && typeof v.id === 'string' && typeof v.project === 'string' && typeof v.fromMeta === 'boolean' &&
     typeof v.restarts === 'number' && (v.prev === null || (Array.isArray(v.prev) && v.prev.length === 5 && v.prev.every((n) => typeof n === 'number')));
+}
+
+function isPendingPatch(v: unknown): v is PendingPatch {
+  return isObject(v) && typeof v.callId === 'string' && typeof v.sessionId === 'string' && typeof v.timestamp === 'number' &&
+    Array.isArray(v.files) && v.files.every((f) => isObject(f) && typeof f.path === 'string' && typeof f.added === 'number' && typeof f.removed === 'number' && typeof f.exact === 'boolean');
+}
+
+/** The strings of a function call's JSON arguments (a shell command array, a script), joined by newlines. */
+function argumentText(raw: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (isObject(v)) Object.values(v).forEach(walk);
+  };
+  walk(parsed);
+  return out.join('\n');
 }
 
 /** Longer than any gap inside a replayed burst (they are milliseconds apart), shorter than a person types. */

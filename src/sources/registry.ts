@@ -23,6 +23,8 @@ export interface SourceSettings {
   openCodeDataDir?: string;
   /** Read human prompts (for tasks) too; a one-shot report does not need them. Default true. */
   prompts?: boolean;
+  /** Read the agents' edit tool calls (lines added/removed) too. Default true. */
+  edits?: boolean;
 }
 
 /** Agents with a reader in this build. */
@@ -34,8 +36,9 @@ export function createSources(env: SourceEnv, fs: SourceFs, settings: SourceSett
   const on = (a: AgentId) => !settings.enabled || settings.enabled.includes(a);
   const sources: Source[] = [];
   const prompts = settings.prompts ?? true;
-  if (on('claude-code')) sources.push(new ClaudeCodeSource(env, fs, { extraPaths: settings.claudeCodePaths ?? [], prompts }));
-  if (on('codex')) sources.push(new CodexSource(env, fs, { ...(settings.codexHome ? { home: settings.codexHome } : {}), prompts }));
+  const edits = settings.edits ?? true;
+  if (on('claude-code')) sources.push(new ClaudeCodeSource(env, fs, { extraPaths: settings.claudeCodePaths ?? [], prompts, edits }));
+  if (on('codex')) sources.push(new CodexSource(env, fs, { ...(settings.codexHome ? { home: settings.codexHome } : {}), prompts, edits }));
   if (on('gemini-cli')) sources.push(new GeminiCliSource(env, fs, settings.geminiHome ? { home: settings.geminiHome } : {}));
   if (on('opencode')) sources.push(new OpenCodeSource(env, fs, settings.openCodeDataDir ? { dataDir: settings.openCodeDataDir } : {}));
   // One reader for the Cline family; each event carries its own agent id (filtered below).

@@ -3,7 +3,7 @@
  * the tailer (bounded concurrency), and hands the events to a sink (the ledger).
  * Keeps one cursor and one parser per file between scans, and every problem once.
  */
-import { isPrompt, type SourceEvent } from '../core/events';
+import { isEdit, isPrompt, type SourceEvent } from '../core/events';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -267,6 +267,6 @@ export class Scanner {
 function countEvents(stats: ScanStats, events: readonly SourceEvent[]): void {
   for (const e of events) {
     if (isPrompt(e)) stats.prompts++;
-    else stats.events++;
+    else if (!isEdit(e)) stats.events++;
   }
 }

@@ -316,7 +316,8 @@ describe('CodexSource', () => {
 
     it('needles select exactly the lines that matter', () => {
       const s = source();
-      assert.deepEqual([...s.needles].sort(), ['"session_meta"', '"token_count"', '"turn_context"', '"user_message"']);
+      // (plus the apply_patch needles of the edits reader, on by default)
+      assert.deepEqual([...s.needles].sort(), ['"session_meta"', '"token_count"', '"turn_context"', '"user_message"', 'Success. Updated the following files', 'apply_patch']);
       const { recs } = calls([u(10, 0, 1), u(20, 5, 2)]);
       const lines = [meta(ID_A), turnContext('m'), ...recs, infoNull()].map((r) => JSON.stringify(r));
       const all: UsageEvent[] = [];

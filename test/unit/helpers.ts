@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isPrompt, PromptEventSchema, UsageEventSchema, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
+import { EditEventSchema, isEdit, isPrompt, isUsage, PromptEventSchema, UsageEventSchema, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
 
 /** Repository root (tests run from out/test/unit). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -86,17 +86,18 @@ export function tokens(p: Partial<TokenCounts>): TokenCounts {
 
 /** The event as a usage event (throws on a prompt): tests of usage parsing. */
 export function asUsage(e: SourceEvent | undefined): UsageEvent {
-  if (!e || isPrompt(e)) throw new Error(`expected a usage event, got ${JSON.stringify(e)}`);
+  if (!e || !isUsage(e)) throw new Error(`expected a usage event, got ${JSON.stringify(e)}`);
   return e;
 }
 
 /** Only the usage events (prompts dropped). */
 export function usageOnly(events: readonly SourceEvent[]): UsageEvent[] {
-  return events.filter((e): e is UsageEvent => !isPrompt(e));
+  return events.filter(isUsage);
 }
 
 /** Validates an event against its schema (usage or prompt); throws on a malformed one. */
 export function validateEvent(e: SourceEvent): void {
   if (isPrompt(e)) PromptEventSchema.parse(e);
+  else if (isEdit(e)) EditEventSchema.parse(e);
   else UsageEventSchema.parse(e);
 }
