@@ -5,11 +5,9 @@
  * ANTHROPIC_ADMIN_KEY / OPENAI_ADMIN_KEY / OPENROUTER_API_KEY (never from the command line).
  * Exit 0 ok, 2 bad arguments or missing key, 1 provider error (classified message).
  */
-import { AnthropicClient } from '../sources/providers/anthropic';
 import { PROVIDER_NAMES, ProviderError, type HttpOptions, type ProviderId } from '../sources/providers/http';
-import { OpenAIClient } from '../sources/providers/openai';
-import { OpenRouterClient } from '../sources/providers/openrouter';
-import { addDays, isDay, sumUSD, utcDay, type BillingClient } from '../sources/providers/types';
+import { makeClient } from '../sources/providers/index';
+import { addDays, isDay, sumUSD, utcDay } from '../sources/providers/types';
 
 const PROVIDERS: readonly ProviderId[] = ['anthropic', 'openai', 'openrouter'];
 
@@ -93,14 +91,6 @@ function day(flag: string, v: string): string {
   return v;
 }
 
-export function makeClient(provider: ProviderId, apiKey: string, baseUrl: string | undefined, http: HttpOptions): BillingClient {
-  const o = { ...http, apiKey, ...(baseUrl ? { baseUrl } : {}) };
-  switch (provider) {
-    case 'anthropic': return new AnthropicClient(o);
-    case 'openai': return new OpenAIClient(o);
-    case 'openrouter': return new OpenRouterClient(o);
-  }
-}
 
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
 const NUM = new Intl.NumberFormat('en-US');

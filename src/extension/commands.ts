@@ -7,6 +7,8 @@ export const COMMANDS = {
   showLog: 'agentSpend.showLog',
   clearHistory: 'agentSpend.history.clear',
   export: 'agentSpend.export',
+  setProviderKey: 'agentSpend.setProviderKey',
+  clearProviderKey: 'agentSpend.clearProviderKey',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { AgentIdSchema, type AgentId } from '../core/events';
 import { parseBudgetSettings, type BudgetSettings } from '../core/budgets';
 import type { PriceOverrides } from '../core/pricing';
+import type { ProviderId } from '../sources/providers/http';
 import { IMPLEMENTED_AGENTS } from '../sources/registry';
 
 export const PERIODS = ['today', 'session', 'week', 'month', 'block'] as const;
@@ -35,6 +36,9 @@ const SETTINGS = {
   'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
   'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
+  ...providerSettings('anthropic'),
+  ...providerSettings('openai'),
+  ...providerSettings('openrouter'),
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;
@@ -56,6 +60,16 @@ export interface Config {
   retentionDays: number;
   /** Budgets from `agentSpend.budgets.*` (validated in the core; invalid ones dropped and reported). */
   budgets: BudgetSettings;
+  /** Provider billing endpoints (keys are in SecretStorage, never here). */
+  providers: Record<ProviderId, ProviderSettings>;
+}
+
+export interface ProviderSettings {
+  enabled: boolean;
+  /** Minutes between polls (5 at least). */
+  pollMinutes: number;
+  /** For proxies and tests; '' = the provider's own API. */
+  baseUrl: string;
 }
 
 export interface ConfigProblem {
@@ -90,10 +104,33 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     priceOverrides: get('pricing.overrides'),
     retentionDays: get('history.retentionDays'),
     budgets: readBudgets(c, problems),
+    providers: {
+      anthropic: readProvider(get, 'anthropic'),
+      openai: readProvider(get, 'openai'),
+      openrouter: readProvider(get, 'openrouter'),
+    },
   };
 }
 
 const TYPE_WORDS: Record<string, string> = { array: 'a list', int: 'a whole number', object: 'an object', boolean: 'true or false' };
+
+function providerSettings<P extends ProviderId>(p: P) {
+  return {
+    [`providers.${p}.enabled`]: { schema: z.boolean(), default: true },
+    [`providers.${p}.pollMinutes`]: { schema: z.number().check(z.gte(5), z.lte(24 * 60)), default: 15 },
+    [`providers.${p}.baseUrl`]: { schema: z.union([z.literal(''), z.url()]), default: '' },
+  } as Record<`providers.${P}.enabled`, { schema: z.ZodMiniBoolean; default: boolean }>
+    & Record<`providers.${P}.pollMinutes`, { schema: z.ZodMiniNumber; default: number }>
+    & Record<`providers.${P}.baseUrl`, { schema: z.ZodMiniType<string>; default: string }>;
+}
+
+function readProvider(get: <K extends SettingKey>(key: K) => (typeof SETTINGS)[K]['default'], p: ProviderId): ProviderSettings {
+  return {
+    enabled: get(`providers.${p}.enabled`) as boolean,
+    pollMinutes: get(`providers.${p}.pollMinutes`) as number,
+    baseUrl: (get(`providers.${p}.baseUrl`) as string).trim(),
+  };
+}
 
 /** The budgets are validated by the core, which names each bad value's setting; the rest keep working. */
 function readBudgets(c: vscode.WorkspaceConfiguration, problems: ConfigProblem[]): BudgetSettings {
@@ -121,7 +158,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Watches the settings; `onDidChange` gets the new snapshot and what changed. */
 export class ConfigWatcher implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean }>();
+  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean; providersChanged: boolean }>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
   current: Config;
@@ -138,6 +175,7 @@ export class ConfigWatcher implements vscode.Disposable {
         sourcesChanged: e.affectsConfiguration(`${SECTION}.sources`) && JSON.stringify(sourcesOf(before)) !== JSON.stringify(sourcesOf(this.current)),
         pricingChanged: e.affectsConfiguration(`${SECTION}.pricing`),
         budgetsChanged: e.affectsConfiguration(`${SECTION}.budgets`),
+        providersChanged: e.affectsConfiguration(`${SECTION}.providers`),
       });
     });
   }

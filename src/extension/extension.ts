@@ -10,6 +10,9 @@ import { ConfigWatcher } from './config';
 import { LiveSpend, type LiveCounters } from './liveSpend';
 import { Log } from './log';
 import { SpendPanel } from './panel';
+import { ProviderService } from './providers';
+import { PROVIDER_NAMES, type ProviderId } from '../sources/providers/http';
+import { PROVIDER_IDS } from '../sources/providers/index';
 import { BudgetMonitor, type BudgetView } from './budgetAlerts';
 import { SpendStatusItem } from './statusBar';
 
@@ -36,6 +39,8 @@ export interface AgentSpendApi {
   budgets(): BudgetView;
   /** The budget notifications shown so far (their text). */
   budgetNotifications(): readonly string[];
+  /** Provider billing: keys (in SecretStorage), pollers and their figures. */
+  readonly providers: ProviderService;
   /** The breakdown panel's host (tests watch its messages). */
   readonly panel: SpendPanel;
 }
@@ -54,6 +59,8 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   const panel = new SpendPanel({ extensionUri: context.extensionUri, source: live, locale: vscode.env.language, log });
   context.subscriptions.push(panel, panel.registerSerializer());
 
+  const providers = new ProviderService(context.secrets, context.globalState, log, config.current);
+  context.subscriptions.push(providers, providers.onDidChange(() => scheduleRender()));
   const budgets = new BudgetMonitor(context.globalState, log, () => scheduleRender());
   context.subscriptions.push(budgets);
   let scanned = false; // budgets are judged only on a complete history (after the first scan)
@@ -85,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   context.subscriptions.push(config.onDidChange((change) => {
     for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
     live.applyConfig(change.config, change);
+    if (change.providersChanged) providers.applyConfig(change.config);
     if (change.budgetsChanged) render(true);
     else scheduleRender();
   }));
@@ -105,9 +113,26 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
       if (answer === 'Clear History') await live.clearHistory();
     },
     export: (format?: unknown, target?: unknown) => panel.export(format, target),
+    setProviderKey: async (provider?: unknown, key?: unknown) => {
+      const p = isProvider(provider) ? provider : await pickProvider('Store the usage/cost API key of');
+      if (!p) return;
+      const value = typeof key === 'string' && key ? key : await vscode.window.showInputBox({
+        title: `Agent Spend: ${PROVIDER_NAMES[p]} key`,
+        prompt: PROVIDER_KEY_HELP[p],
+        password: true,
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() ? undefined : 'Enter a key, or press Escape'),
+      });
+      if (value?.trim()) await providers.setKey(p, value.trim());
+    },
+    clearProviderKey: async (provider?: unknown) => {
+      const p = isProvider(provider) ? provider : await pickProvider('Remove the key of');
+      if (p) await providers.clearKey(p);
+    },
   }));
 
   live.start();
+  setTimeout(() => void providers.start(), 0); // reads SecretStorage: not on the activation path
   const ready = live.ready.then(() => {
     scanned = true;
     lastRender = Date.now();
@@ -126,8 +151,24 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     refresh: () => live.refresh(),
     budgets: () => budgets.current(),
     budgetNotifications: () => budgets.shown,
+    providers,
     panel,
   };
+}
+
+const PROVIDER_KEY_HELP: Record<ProviderId, string> = {
+  anthropic: 'An Admin API key (sk-ant-admin…) from the Anthropic Console: it reads the organization\'s usage and cost reports. Stored in the editor\'s secret storage only.',
+  openai: 'An admin key from the OpenAI platform (organization usage and costs). Stored in the editor\'s secret storage only.',
+  openrouter: 'An OpenRouter API key (its usage and limits; credits need a management key). Stored in the editor\'s secret storage only.',
+};
+
+function isProvider(v: unknown): v is ProviderId {
+  return typeof v === 'string' && (PROVIDER_IDS as readonly string[]).includes(v);
+}
+
+async function pickProvider(title: string): Promise<ProviderId | undefined> {
+  const pick = await vscode.window.showQuickPick(PROVIDER_IDS.map((p) => ({ label: PROVIDER_NAMES[p], provider: p })), { title: `Agent Spend: ${title}…` });
+  return pick?.provider;
 }
 
 export function deactivate(): void {

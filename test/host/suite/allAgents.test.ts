@@ -13,6 +13,7 @@ import type { Config } from '../../../src/extension/config';
 import { LiveSpend } from '../../../src/extension/liveSpend';
 import { Log } from '../../../src/extension/log';
 
+const NO_PROVIDER = { enabled: false, pollMinutes: 15, baseUrl: '' };
 const ROOT = path.resolve(__dirname, '../../../..');
 const REAL = path.resolve(ROOT, '../shared/real-logs');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -63,6 +64,7 @@ describe('all agents at once (issue 9)', function () {
       aiderPaths: AIDER, openCodeDataDir: path.join(REAL, 'opencode', '.local', 'share', 'opencode'),
       clinePaths: [path.join(REAL, 'cline', '.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev')],
       rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0, budgets: { budgets: [], warnAt: [80, 100], weekStartsOn: 1, problems: [] },
+  providers: { anthropic: NO_PROVIDER, openai: NO_PROVIDER, openrouter: NO_PROVIDER },
     };
     const log = new Log('Agent Spend (all agents test)');
     const live = new LiveSpend(config, log);
