@@ -384,7 +384,7 @@ export class PanelModel {
       file: clip(file, LIMITS.path),
       ...aggOf(totals),
       subagents: subagents.size,
-      tasks: tasks.map((t) => taskView(t, hasPrompts, expandedTasks.has(t.id))),
+      tasks: tasks.map((t) => taskView(t, hasPrompts, expandedTasks.has(t.id), EDIT_TRACKING_AGENTS.has(info.agent))),
     };
     if (row.subagentId !== undefined) detail.subagentId = row.subagentId;
     if (row.branch) detail.branch = row.branch;
@@ -421,7 +421,10 @@ function modelsByUse(models: ReadonlyMap<string, number>): string[] {
   return [...models].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 200).map(([m]) => clip(m, LIMITS.model));
 }
 
-function taskView(t: Task, sessionHasPrompts: boolean, expanded: boolean): TaskView {
+/** Agents whose edit tool calls are read: for the others, files touched are unknown (not 0). */
+const EDIT_TRACKING_AGENTS: ReadonlySet<string> = new Set(['claude-code', 'codex']);
+
+function taskView(t: Task, sessionHasPrompts: boolean, expanded: boolean, editsKnown: boolean): TaskView {
   const agg = aggOf(t.totals);
   if (t.requests.length === 0) {
     agg.start = t.start;
@@ -435,7 +438,7 @@ function taskView(t: Task, sessionHasPrompts: boolean, expanded: boolean): TaskV
     beforeFirstPrompt: !t.prompt && sessionHasPrompts,
     ...agg,
     models: t.models.slice(0, 200).map((m) => clip(m, LIMITS.model)),
-    filesTouched: null,
+    filesTouched: editsKnown ? t.filesTouched : null,
   };
   if (expanded) {
     const list = t.requests.length > REQUESTS_PER_TASK ? t.requests.slice(-REQUESTS_PER_TASK) : t.requests;

@@ -136,7 +136,7 @@ function taskRow(t: TaskView, i: number, expanded: boolean, count: number, fmt: 
     h('td', { class: 'num', title: `input ${fmt.int(t.inputTokens)} · output ${fmt.int(t.outputTokens)} · cache write ${fmt.int(t.cacheWriteTokens)} · cache read ${fmt.int(t.cacheReadTokens)}` }, fmt.compact(tokens)),
     h('td', { class: 'num', title: BASIS_HELP[basis] ?? '' }, t.requests ? fmt.usd(t.spendNanos) + (t.unpricedRequests ? '+' : '') : '—'),
     h('td', { class: 'models', title: t.models.join('\n') }, t.models.join(', ') || '—'),
-    h('td', { class: 'num', title: t.filesTouched === null ? 'Files touched arrive with edit tracking' : undefined }, t.filesTouched === null ? '—' : fmt.int(t.filesTouched)),
+    h('td', { class: 'num', title: t.filesTouched === null ? 'Not known for this agent' : 'Files the agent edited in this task (from its own edit tool calls)' }, t.filesTouched === null ? '—' : fmt.int(t.filesTouched)),
   );
 }
 

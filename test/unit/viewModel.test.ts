@@ -157,6 +157,12 @@ describe('view model: ledger → rows', () => {
 describe('view model: session detail and tasks', () => {
   it('tasks are prompts with their work (subagents included), titles are the first line as given', () => {
     const l = fixtureLedger();
+    // the agent edited two files in the first task (one of them twice)
+    l.addAll([
+      { kind: 'edit', agent: 'claude-code', key: 'e1', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/a.ts', linesAdded: 3, linesRemoved: 1, exact: true },
+      { kind: 'edit', agent: 'claude-code', key: 'e2', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/a.ts', linesAdded: 1, linesRemoved: 0, exact: true },
+      { kind: 'edit', agent: 'claude-code', key: 'e3', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/b.ts', linesAdded: 2, linesRemoved: 2, exact: true },
+    ]);
     const m = new PanelModel(l);
     const d = m.detail('s1')!;
     assert.equal(d.tasks.length, 2);
@@ -164,7 +170,8 @@ describe('view model: session detail and tasks', () => {
     assert.equal(d.tasks[0]!.requests, 2); // a1 + subagent a2
     assert.equal(d.tasks[1]!.title, 'Now add tests');
     assert.equal(d.tasks[1]!.spendNanos, 205);
-    assert.equal(d.tasks[0]!.filesTouched, null);
+    assert.equal(d.tasks[0]!.filesTouched, 2);
+    assert.equal(d.tasks[1]!.filesTouched, 0);
     assert.equal(d.tasks[0]!.start, T0 - MIN, 'a task starts with its prompt');
     assert.equal(d.requests, 4);
     assert.equal(d.subagents, 2);

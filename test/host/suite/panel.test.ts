@@ -111,7 +111,7 @@ describe('breakdown panel in the extension host', function () {
     assert.deepEqual(detail.tasks.map((t) => t.title), [FIXTURE_PROMPT_TITLE, FIXTURE_PROMPT_2]);
     assert.equal(detail.tasks[0]!.requests, 1);
     assert.equal(detail.tasks[0]!.spendNanos, 600_000_000);
-    assert.equal(detail.tasks[0]!.filesTouched, null);
+    assert.equal(detail.tasks[0]!.filesTouched, 0, 'Claude Code edits are read: none in the fixture task');
     assert.equal(detail.tasks[0]!.requestList, undefined);
     assert.equal(detail.file, claudeSession);
     const expanded = nextPost(isDetail(CLAUDE_SESSION_ID));
