@@ -153,6 +153,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     const loaded = await store.load();
     if (loaded.kind === 'loaded') {
       ledger.restore(loaded.snapshot.records);
+      for (const e of loaded.snapshot.edits) ledger.addEdit(e);
       scanner.restoreFiles(loaded.snapshot.files);
       restoredFiles = loaded.snapshot.files.length;
     } else if (loaded.kind === 'unusable') {
@@ -162,7 +163,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const stats = await scanner.scanAll();
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
-  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [] }))) {
+  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [], edits: [...ledger.allEdits()] }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
@@ -177,7 +178,6 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
       const e = summarizeEdits(ledger.sessionEdits(g.key));
       return { ...g, linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, filesTouched: e.filesTouched, linesExact: e.exact, commits: null };
     });
-    if (store && restoredFiles >= 0) indexNotes.push('lines changed per session count only what was read in this run: the index keeps no edits');
   }
   const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {

@@ -5,10 +5,11 @@
  * (sessions, folders, models, files) go through one string table; records are arrays.
  */
 import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../core/events';
+import type { EditRecord } from '../core/output';
 import type { FileCursor } from '../sources/tailer';
 
-/** 2: prompts (task starts) are stored too. */
-export const INDEX_VERSION = 2;
+/** 2: prompts (task starts) are stored too. 3: and the agents' edits. */
+export const INDEX_VERSION = 3;
 
 export interface FileEntry {
   path: string;
@@ -27,6 +28,8 @@ export interface IndexSnapshot {
   records: UsageEvent[];
   /** Human prompts (task starts); agent is not needed to group them. */
   prompts: Array<Omit<PromptEvent, 'agent' | 'kind'>>;
+  /** Edits made by the agents' own tools (lines and files changed). */
+  edits: EditRecord[];
 }
 
 export class IndexFormatError extends Error {}
@@ -37,6 +40,9 @@ type EncodedRecord = [
   loggedCostUSD: number | null, file: number, flags: number, subagent: number, parent: number,
 ];
 type EncodedPrompt = [key: string, session: number, timestamp: number, text: string, file: number];
+type EncodedEdit = [key: string, session: number, timestamp: number, file: number, path: number, linesAdded: number, linesRemoved: number, flags: number];
+const EDIT_EXACT = 1;
+const EDIT_FAILED = 2;
 type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown];
 
 const SIDECHAIN = 1;
@@ -65,7 +71,10 @@ export function encodeIndex(s: IndexSnapshot): string {
     f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null,
   ]);
   const prompts: EncodedPrompt[] = s.prompts.map((p) => [p.key, id(p.sessionId), p.timestamp, p.text, id(p.file)]);
-  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records, prompts });
+  const edits: EncodedEdit[] = s.edits.map((e) => [
+    e.key, id(e.sessionId), e.timestamp, id(e.file), id(e.path), e.linesAdded, e.linesRemoved, (e.exact ? EDIT_EXACT : 0) | (e.failed ? EDIT_FAILED : 0),
+  ]);
+  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records, prompts, edits });
 }
 
 /** Parses an index; throws IndexFormatError naming what is wrong (corrupt, other version). */
@@ -82,7 +91,8 @@ export function decodeIndex(text: string): IndexSnapshot {
   const files = raw['files'];
   const records = raw['records'];
   const prompts = raw['prompts'];
-  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records) || !Array.isArray(prompts)) {
+  const edits = raw['edits'];
+  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records) || !Array.isArray(prompts) || !Array.isArray(edits)) {
     throw new IndexFormatError('missing or malformed tables');
   }
   const str = (i: unknown): string | undefined => {
@@ -94,7 +104,7 @@ export function decodeIndex(text: string): IndexSnapshot {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new IndexFormatError(`bad number ${String(v)}`);
     return v;
   };
-  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [], prompts: [] };
+  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [], prompts: [], edits: [] };
   for (const f of files) {
     if (!Array.isArray(f) || f.length !== 9) throw new IndexFormatError('malformed file entry');
     const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
@@ -125,6 +135,15 @@ export function decodeIndex(text: string): IndexSnapshot {
   for (const p of prompts) {
     if (!Array.isArray(p) || p.length !== 5 || typeof p[0] !== 'string' || typeof p[3] !== 'string') throw new IndexFormatError('malformed prompt record');
     out.prompts.push({ key: p[0], sessionId: str(p[1]) ?? '', timestamp: num(p[2]), text: p[3], file: str(p[4]) ?? '' });
+  }
+  for (const e of edits) {
+    if (!Array.isArray(e) || e.length !== 8 || typeof e[0] !== 'string') throw new IndexFormatError('malformed edit record');
+    const rec: EditRecord = {
+      key: e[0], sessionId: str(e[1]) ?? '', timestamp: num(e[2]), file: str(e[3]) ?? '', path: str(e[4]) ?? '',
+      linesAdded: num(e[5]), linesRemoved: num(e[6]), exact: (num(e[7]) & EDIT_EXACT) !== 0,
+    };
+    if ((num(e[7]) & EDIT_FAILED) !== 0) rec.failed = true;
+    out.edits.push(rec);
   }
   return out;
 }

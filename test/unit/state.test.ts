@@ -21,6 +21,7 @@ async function scanReal(snapshot?: IndexSnapshot) {
   if (snapshot) {
     ledger.restore(snapshot.records);
     for (const p of snapshot.prompts) ledger.addPrompt(p);
+    for (const e of snapshot.edits) ledger.addEdit(e);
     scanner.restoreFiles(snapshot.files);
   }
   const stats = await scanner.scanAll();
@@ -41,12 +42,15 @@ describe('persistent index', () => {
   it('round-trips every request and read position of the real logs; a warm scan reads nothing', async function () {
     this.timeout(60000);
     const cold = await scanReal();
-    const text = encodeIndex({ savedAt: 1, files: cold.scanner.exportFiles(), records: [...cold.ledger.allRecords()], prompts: [...cold.ledger.allPrompts()] });
+    const text = encodeIndex({ savedAt: 1, files: cold.scanner.exportFiles(), records: [...cold.ledger.allRecords()], prompts: [...cold.ledger.allPrompts()], edits: [...cold.ledger.allEdits()] });
     const snapshot = decodeIndex(text);
     assert.equal(snapshot.records.length, cold.ledger.size);
     const coldPrompts = [...cold.ledger.allPrompts()];
     assert.ok(coldPrompts.length > 100, `${coldPrompts.length} prompts`);
     assert.deepEqual(snapshot.prompts.map((p) => p.key).sort(), coldPrompts.map((p) => p.key).sort());
+    const coldEdits = [...cold.ledger.allEdits()];
+    assert.ok(coldEdits.length > 50, `${coldEdits.length} edits`);
+    assert.deepEqual(snapshot.edits, coldEdits, 'edits round-trip exactly');
     const warm = await scanReal(snapshot);
     assert.equal(warm.stats.bytesRead, 0, 'nothing new to read');
     assert.deepEqual(totalsOf(warm.ledger), totalsOf(cold.ledger));
@@ -55,7 +59,7 @@ describe('persistent index', () => {
     for (const r of cold.ledger.allRecords()) assert.deepEqual(warm.ledger.get(r.key), r);
     // tasks survive the restart: same titles and request counts per session
     for (const id of [...cold.ledger.group('session').keys()].slice(0, 20)) {
-      assert.deepEqual(warm.ledger.tasks(id).map((t) => [t.title, t.requests.length]), cold.ledger.tasks(id).map((t) => [t.title, t.requests.length]));
+      assert.deepEqual(warm.ledger.tasks(id).map((t) => [t.title, t.requests.length, t.linesAdded, t.filesTouched]), cold.ledger.tasks(id).map((t) => [t.title, t.requests.length, t.linesAdded, t.filesTouched]));
     }
   });
 
@@ -71,7 +75,7 @@ describe('persistent index', () => {
     const first = new Ledger(new Pricer());
     const s1 = new Scanner(createSources(env, fsp, { enabled: ['codex'] }), new Tailer(fsp), (e) => first.addAll(e));
     await s1.scanAll();
-    const snapshot = decodeIndex(encodeIndex({ savedAt: 1, files: s1.exportFiles(), records: [...first.allRecords()], prompts: [] }));
+    const snapshot = decodeIndex(encodeIndex({ savedAt: 1, files: s1.exportFiles(), records: [...first.allRecords()], prompts: [], edits: [] }));
     fs.appendFileSync(file, tc(7000) + '\n');
     const second = new Ledger(new Pricer());
     second.addAll(snapshot.records);
@@ -87,13 +91,13 @@ describe('persistent index', () => {
   it('rejects a corrupt or other-version index with a reason', async () => {
     const store = new IndexStore(dir, fsp);
     assert.deepEqual(await store.load(), { kind: 'missing' });
-    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":2,"strings":[],"files":[],"records":[[');
+    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":3,"strings":[],"files":[],"records":[[');
     const corrupt = await store.load();
     assert.equal(corrupt.kind, 'unusable');
     assert.match((corrupt as { reason: string }).reason, /not valid JSON/);
     fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION + 1, strings: [], files: [], records: [] }));
-    assert.match(((await store.load()) as { reason: string }).reason, /version 3, this build reads version 2/);
-    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, strings: ['a'], files: [], records: [['k', 0, 7, 0, -1, -1, 0, 1, 1, 0, 0, 0, 0, null, 0, 0, -1, -1]], prompts: [] }));
+    assert.match(((await store.load()) as { reason: string }).reason, /version 4, this build reads version 3/);
+    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, strings: ['a'], files: [], records: [['k', 0, 7, 0, -1, -1, 0, 1, 1, 0, 0, 0, 0, null, 0, 0, -1, -1]], prompts: [], edits: [] }));
     assert.match(((await store.load()) as { reason: string }).reason, /bad string reference 7/);
   });
 
@@ -101,7 +105,7 @@ describe('persistent index', () => {
     let clock = 1_000_000;
     const a = new IndexStore(dir, fsp, { pid: 111, now: () => clock, isAlive: () => true });
     const b = new IndexStore(dir, fsp, { pid: 222, now: () => clock, isAlive: () => true });
-    const snap: IndexSnapshot = { savedAt: 5, files: [], records: [], prompts: [] };
+    const snap: IndexSnapshot = { savedAt: 5, files: [], records: [], prompts: [], edits: [] };
     // A holds the lock (as if mid-write): B must not write
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'index.lock'), JSON.stringify({ pid: 111, at: clock }));
