@@ -6,6 +6,7 @@ import { folderName, formatDuration, formatTokens, formatUSD } from './format';
 import { blockLines, type UsageBlock } from './blocks';
 import { budgetLines, type BudgetStatus } from './budgets';
 import { costBasis, type Totals } from './ledger';
+import { agoText, PROVIDER_LABELS, type ModelProvider } from './reconcile';
 import type { Period, SessionSummary, SpendSummary } from './summary';
 
 export interface StatusViewOptions {
@@ -19,6 +20,12 @@ export interface StatusViewOptions {
   budgets?: readonly BudgetStatus[];
   /** The current 5-hour block (estimate), for the `block` period and the tooltip. */
   block?: UsageBlock;
+  /**
+   * Month-to-date as the providers bill it (UTC month; src/core/reconcile.ts `monthToDate`)
+   * with the estimate over the same days, and the age of the figures. Only providers with
+   * billing configured; no tooltip line when absent or empty.
+   */
+  billed?: ReadonlyArray<{ provider: ModelProvider; billedNanos: number | null; estimatedNanos: number; ageMs: number | null }>;
 }
 
 export interface StatusView {
@@ -84,6 +91,7 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
   }
   if (o.budgets && o.budgets.length > 0) lines.push(...budgetLines(o.budgets, o.locale));
   if (o.block && (o.period === 'block' || o.block.active)) lines.push(...blockLines(o.block, s.now, o.locale), '');
+  if (o.billed && o.billed.length > 0) lines.push(billedLine(o.billed, usd), '');
   const top = s.topModels.filter((m) => m.costNanos > 0).slice(0, 3);
   if (top.length > 0) lines.push(`**Top models this month:** ${top.map((m) => `${md(m.model)} ${usd(m.costNanos)}`).join(' · ')}`, '');
   const unpriced = s.topModels.filter((m) => m.unpriced > 0);
@@ -104,6 +112,14 @@ function basisLine(month: Totals, usd: (n: number) => string): string {
     case 'mixed': return `estimated from tokens at list prices, and as logged by agents that record their cost (${usd(month.loggedCostNanos)} this month)`;
     default: return 'estimated from the agents\' logs at list prices';
   }
+}
+
+/** "Billed this month (provider reports, UTC): Anthropic $X (estimated $Y) · … · as of 12 min ago" (the oldest figures' age). */
+function billedLine(billed: NonNullable<StatusViewOptions['billed']>, usd: (n: number) => string): string {
+  const parts = billed.map((b) => `${PROVIDER_LABELS[b.provider]} ${b.billedNanos === null ? 'not reported' : usd(b.billedNanos)} (estimated ${usd(b.estimatedNanos)})`);
+  const ages = billed.map((b) => b.ageMs).filter((a): a is number => a !== null && Number.isFinite(a));
+  const asOf = ages.length > 0 ? ` · as of ${agoText(Math.max(...ages))}` : '';
+  return `**Billed this month** (provider reports, UTC): ${parts.join(' · ')}${asOf}`;
 }
 
 function worstBudgetState(statuses: readonly BudgetStatus[]): 'ok' | 'warn' | 'over' {

@@ -10,6 +10,9 @@ import { ConfigWatcher } from './config';
 import { LiveSpend, type LiveCounters } from './liveSpend';
 import { Log } from './log';
 import { SpendPanel } from './panel';
+import { monthToDate, reconcile } from '../core/reconcile';
+import { Pricer } from '../core/pricing';
+import type { StatusViewOptions } from '../core/statusView';
 import { ProviderService } from './providers';
 import { PROVIDER_NAMES, type ProviderId } from '../sources/providers/http';
 import { PROVIDER_IDS } from '../sources/providers/index';
@@ -64,11 +67,32 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   const budgets = new BudgetMonitor(context.globalState, log, () => scheduleRender());
   context.subscriptions.push(budgets);
   let scanned = false; // budgets are judged only on a complete history (after the first scan)
+  // Billed vs estimated walks every request: recomputed when the providers report, else at most every 5 s.
+  let billed: StatusViewOptions['billed'] = [];
+  let lastRecon = 0;
+  let providersDirty = true;
+  context.subscriptions.push(providers.onDidChange(() => (providersDirty = true)));
+  const reconcileBilled = () => {
+    const views = providers.views();
+    if (views.length === 0) {
+      if (billed && billed.length > 0) panel.setReconciliation([], []);
+      billed = [];
+      return;
+    }
+    if (!providersDirty && Date.now() - lastRecon < 5_000) return;
+    providersDirty = false;
+    lastRecon = Date.now();
+    const rows = reconcile(live.currentLedger.allRecords(), views, new Pricer(undefined, config.current.priceOverrides));
+    panel.setReconciliation(rows, views.map((v) => ({ provider: v.provider, status: v.status, ageMs: v.ageMs, message: v.message })));
+    const ages = new Map(views.map((v) => [v.provider, v.ageMs]));
+    billed = monthToDate(rows, Date.now()).map((m) => ({ ...m, ageMs: ages.get(m.provider as ProviderId) ?? null }));
+  };
   let statusUpdates = 0;
   const render = (forceBudgets = false) => {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
     const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
-    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView);
+    if (scanned) reconcileBilled();
+    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed);
     panel.setBudgets(budgetView.statuses);
     statusUpdates++;
     updated.fire();

@@ -14,10 +14,11 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { budgetTitle, FORECAST_METHOD, forecastSentence, type BudgetStatus } from '../core/budgets';
 import type { Ledger } from '../core/ledger';
+import type { ProviderStatusView, ReconRow as CoreReconRow } from '../core/reconcile';
 import { dayKeysAt, exportView, PanelModel, SUBAGENT_SEPARATOR } from '../core/viewModel';
 import {
-  clip, defaultViewState, EXPORT_FORMATS, LIMITS, parseViewState, parseWebviewMessage,
-  type BudgetRow, type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
+  BILLING_PROVIDERS, clip, defaultViewState, EXPORT_FORMATS, LIMITS, parseViewState, parseWebviewMessage, RECON_ROWS_MAX,
+  type BudgetRow, type ReconProvider, type ReconRow, type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
 } from '../shared/protocol';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -217,6 +218,7 @@ export class SpendPanel extends Disposable {
         this.webviewReady = true;
         this.postState();
         this.postBudgets();
+        this.postReconciliation();
         break;
       case 'viewState':
         this.viewState = msg.state;
@@ -274,6 +276,43 @@ export class SpendPanel extends Disposable {
 
   private postBudgets(): void {
     if (this.webviewReady) this.post({ type: 'budgets', rows: this.budgetRows, method: clip(FORECAST_METHOD, LIMITS.label) });
+  }
+
+  /**
+   * The estimate-vs-invoice rows (src/core/reconcile.ts, newest first) and the status of each
+   * configured provider (from the composition root, when a poller reports or the ledger
+   * changed). No providers: the webview hides the section. Posted only when it changed.
+   */
+  setReconciliation(rows: readonly CoreReconRow[], providers: readonly ProviderStatusView[]): void {
+    const msgRows = rows.slice(0, RECON_ROWS_MAX).filter((r) => DAY_RE.test(r.date)).map(toReconRow);
+    const seen = new Set<string>();
+    const msgProviders: ReconProvider[] = [];
+    for (const p of providers) {
+      if (seen.has(p.provider) || !(BILLING_PROVIDERS as readonly string[]).includes(p.provider)) continue;
+      seen.add(p.provider);
+      msgProviders.push({
+        provider: p.provider,
+        status: p.status,
+        ageMs: p.ageMs === null || !Number.isFinite(p.ageMs) ? null : Math.max(0, Math.round(p.ageMs)),
+        message: p.message === null ? null : clip(p.message, LIMITS.label),
+      });
+    }
+    // ages grow on every call: compared to the minute (what the status line shows), so a re-post
+    // happens when something the user reads changed
+    const key = JSON.stringify([msgRows, msgProviders.map((p) => ({ ...p, ageMs: p.ageMs === null ? null : Math.floor(p.ageMs / 60_000) }))]);
+    if (key === this.reconKey) return;
+    this.reconKey = key;
+    this.reconRows = msgRows;
+    this.reconProviders = msgProviders;
+    this.postReconciliation();
+  }
+
+  private reconRows: ReconRow[] = [];
+  private reconProviders: ReconProvider[] = [];
+  private reconKey = '';
+
+  private postReconciliation(): void {
+    if (this.webviewReady) this.post({ type: 'reconciliation', rows: this.reconRows, providers: this.reconProviders });
   }
 
   private postState(): void {
@@ -410,6 +449,26 @@ export class SpendPanel extends Disposable {
 
 function attr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A reconciliation row as the protocol carries it: integers where it wants integers, bounded lists. */
+function toReconRow(r: CoreReconRow): ReconRow {
+  const int = (n: number) => (Number.isFinite(n) ? Math.round(n) : 0);
+  return {
+    provider: r.provider,
+    date: r.date,
+    billedNanos: r.billedNanos === null ? null : int(r.billedNanos),
+    estimatedNanos: int(r.estimatedNanos),
+    diffNanos: r.diffNanos === null ? null : int(r.diffNanos),
+    diffPercent: r.diffPercent === null || !Number.isFinite(r.diffPercent) ? null : r.diffPercent,
+    agents: r.agents.slice(0, 64).map((a) => clip(a, 64)),
+    requests: Math.max(0, int(r.requests)),
+    unpricedRequests: Math.max(0, int(r.unpricedRequests)),
+    final: r.final,
+    status: r.status,
+  };
 }
 
 /** A budget status as a panel row: worded on the host, shown as text. */

@@ -1,6 +1,6 @@
 /** The spend item in the status bar: text, markdown tooltip, accessibility, click → breakdown. */
 import * as vscode from 'vscode';
-import { buildStatusView, type StatusView } from '../core/statusView';
+import { buildStatusView, type StatusView, type StatusViewOptions } from '../core/statusView';
 import type { SpendSummary } from '../core/summary';
 import { COMMANDS } from './commands';
 import type { BudgetView } from './budgetAlerts';
@@ -20,7 +20,14 @@ export class SpendStatusItem implements vscode.Disposable {
     this.item.show();
   }
 
-  update(summary: SpendSummary, config: Config, problems: number, configProblems: readonly string[], budgets: BudgetView = { statuses: [] }): void {
+  update(
+    summary: SpendSummary,
+    config: Config,
+    problems: number,
+    configProblems: readonly string[],
+    budgets: BudgetView = { statuses: [] },
+    billed: StatusViewOptions['billed'] = [],
+  ): void {
     const view = buildStatusView(summary, {
       period: config.period,
       showBurnRate: config.showBurnRate,
@@ -29,6 +36,7 @@ export class SpendStatusItem implements vscode.Disposable {
       locale: vscode.env.language,
       budgets: budgets.statuses,
       ...(budgets.block ? { block: budgets.block } : {}),
+      billed,
     });
     this.view = view;
     this.item.text = view.text;

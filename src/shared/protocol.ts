@@ -225,6 +225,41 @@ export const BudgetRowSchema = z.object({
 });
 export type BudgetRow = z.infer<typeof BudgetRowSchema>;
 
+/** Providers whose billing the extension reads, and the states of their pollers. */
+export const BILLING_PROVIDERS = ['anthropic', 'openai', 'openrouter'] as const;
+export const POLLER_STATUSES = ['idle', 'ok', 'stale', 'offline', 'auth-error'] as const;
+/** Rows of the reconciliation the host posts at most (31 days × 3 providers fit many times). */
+export const RECON_ROWS_MAX = 500;
+
+/** One (UTC day, provider) of the estimate-vs-invoice reconciliation (src/core/reconcile.ts). */
+export const ReconRowSchema = z.object({
+  provider: z.enum(BILLING_PROVIDERS),
+  /** UTC day of the provider's bucket. */
+  date: dayKey(),
+  billedNanos: z.nullable(nanos()),
+  estimatedNanos: nanos(),
+  diffNanos: z.nullable(nanos()),
+  /** (billed − estimated) / estimated × 100. */
+  diffPercent: z.nullable(z.number()),
+  agents: z.array(text(64)).check(z.maxLength(64)),
+  requests: count(),
+  unpricedRequests: count(),
+  final: z.boolean(),
+  status: z.enum(POLLER_STATUSES),
+});
+export type ReconRow = z.infer<typeof ReconRowSchema>;
+
+/** How fresh one provider's billed figures are. */
+export const ReconProviderSchema = z.object({
+  provider: z.enum(BILLING_PROVIDERS),
+  status: z.enum(POLLER_STATUSES),
+  /** Age of the figures; null before the first successful fetch. */
+  ageMs: z.nullable(count()),
+  /** The last error (already free of the key); null after a success. */
+  message: z.nullable(text(LIMITS.label)),
+});
+export type ReconProvider = z.infer<typeof ReconProviderSchema>;
+
 // ---------------------------------------------------------------- host → webview
 
 export const HostMessageSchema = z.discriminatedUnion('type', [
@@ -258,6 +293,12 @@ export const HostMessageSchema = z.discriminatedUnion('type', [
     /** How the forecast is computed, for a note under the list. */
     method: text(LIMITS.label),
   }),
+  /** Estimate vs invoice per UTC day and provider, re-sent whole; no providers: the section is hidden. */
+  z.object({
+    type: z.literal('reconciliation'),
+    rows: z.array(ReconRowSchema).check(z.maxLength(RECON_ROWS_MAX)),
+    providers: z.array(ReconProviderSchema).check(z.maxLength(BILLING_PROVIDERS.length)),
+  }),
   /** The selected row's detail, with its tasks; null when the row is gone. */
   z.object({
     type: z.literal('detail'),
@@ -269,6 +310,7 @@ export type HostMessage = z.infer<typeof HostMessageSchema>;
 export type StateMessage = Extract<HostMessage, { type: 'state' }>;
 export type UpdateMessage = Extract<HostMessage, { type: 'update' }>;
 export type DetailMessage = Extract<HostMessage, { type: 'detail' }>;
+export type ReconciliationMessage = Extract<HostMessage, { type: 'reconciliation' }>;
 
 // ---------------------------------------------------------------- webview → host
 

@@ -11,12 +11,13 @@ import {
 } from '../core/viewModel';
 import {
   defaultViewState, parseHostMessage, parseViewState, RANGE_PRESETS,
-  type BudgetRow, type DayEntry, type DayKeys, type HostMessage, type RangePreset, type SessionDetail, type SessionRow, type SortKey, type ViewState, type WebviewMessage,
+  type BudgetRow, type DayEntry, type ReconProvider, type ReconRow, type DayKeys, type HostMessage, type RangePreset, type SessionDetail, type SessionRow, type SortKey, type ViewState, type WebviewMessage,
 } from '../shared/protocol';
 import { TimelineChart } from './chart';
 import { renderDetail } from './detail';
 import { h, setText } from './dom';
 import { agentLabel, Fmt } from './fmt';
+import { isFlagged, PROVIDER_LABELS, providerStatusLine, RECON_FLAG_PERCENT } from '../core/reconcile';
 import { SessionGrid } from './table';
 
 interface VsCodeApi {
@@ -134,6 +135,61 @@ function renderBudgets(rows: readonly BudgetRow[], method: string): void {
   setText(budgetsNote, method);
 }
 
+// ---------------------------------------------------------------- billed vs estimated
+
+const reconStatus = h('ul', { class: 'recon-status', id: 'recon-status', 'aria-live': 'polite' });
+const reconBody = h('tbody', null);
+const reconEmpty = h('p', { class: 'muted recon-empty', hidden: true }, 'No billed figures yet.');
+const reconTable = h('table', { class: 'recon', id: 'recon-table' },
+  h('caption', { class: 'visually-hidden' }, 'Billed by the provider vs estimated from the agents\' logs, per UTC day'),
+  h('thead', null, h('tr', null,
+    h('th', { scope: 'col' }, 'Date (UTC)'),
+    h('th', { scope: 'col' }, 'Provider'),
+    h('th', { scope: 'col', class: 'num' }, 'Billed'),
+    h('th', { scope: 'col', class: 'num' }, 'Estimated'),
+    h('th', { scope: 'col', class: 'num' }, 'Difference'),
+    h('th', { scope: 'col' }, 'Agents'))),
+  reconBody);
+const reconSection = h('section', { class: 'recon-section', id: 'reconciliation', 'aria-labelledby': 'recon-title', hidden: true },
+  h('div', { class: 'section-head' }, h('h2', { id: 'recon-title' }, 'Billed vs estimated')),
+  reconStatus,
+  h('div', { class: 'recon-scroll', role: 'region', 'aria-labelledby': 'recon-title', tabindex: 0 }, reconTable),
+  reconEmpty,
+  h('p', { class: 'muted recon-note' },
+    `Days are UTC days, as the providers report them (not your local days). Estimated: what the agents' logs cost for the same UTC day (logged cost, else list prices). Difference: billed − estimated; marked beyond ${RECON_FLAG_PERCENT} %. Provisional days may still change.`));
+
+function signedUsd(nanos: number): string {
+  return nanos > 0 ? `+${fmt.usd(nanos)}` : fmt.usd(nanos);
+}
+
+/** One row per UTC day × provider, and a status line per provider (all as text). */
+function renderReconciliation(rows: readonly ReconRow[], providers: readonly ReconProvider[]): void {
+  reconSection.hidden = providers.length === 0;
+  reconStatus.replaceChildren(...providers.map((p) =>
+    h('li', { class: `recon-provider ${p.status}`, 'data-provider': p.provider }, providerStatusLine(p))));
+  reconEmpty.hidden = rows.length > 0;
+  reconTable.hidden = rows.length === 0;
+  reconBody.replaceChildren(...rows.map((r) => {
+    const flagged = isFlagged(r);
+    const direction = r.diffNanos !== null && r.diffNanos > 0 ? 'over' : 'under';
+    const diffText = r.diffNanos === null ? '—'
+      : `${signedUsd(r.diffNanos)}${r.diffPercent === null ? '' : ` (${fmt.percent(r.diffPercent)})`}`;
+    const agents = r.agents.map(agentLabel).join(', ');
+    return h('tr', { 'data-provider': r.provider, 'data-date': r.date, class: flagged ? `flagged ${direction}` : undefined },
+      h('th', { scope: 'row' }, fmt.longDay(r.date)),
+      h('td', null, PROVIDER_LABELS[r.provider]),
+      h('td', { class: 'num', title: r.billedNanos === null ? 'The provider reports no cost for this day' : undefined },
+        r.billedNanos === null ? '—' : fmt.usd(r.billedNanos),
+        r.final ? null : h('span', { class: 'muted provisional' }, ' provisional')),
+      h('td', { class: 'num', title: r.unpricedRequests ? `${fmt.int(r.unpricedRequests)} unpriced requests are not included` : undefined },
+        fmt.usd(r.estimatedNanos) + (r.unpricedRequests ? '+' : '')),
+      h('td', { class: `num diff${flagged ? ` ${direction}` : ''}` },
+        diffText,
+        flagged ? h('span', { class: 'visually-hidden' }, ` — more than ${RECON_FLAG_PERCENT} % ${direction === 'over' ? 'above' : 'below'} the estimate`) : null),
+      h('td', { class: 'recon-agents', title: agents || undefined }, agents || h('span', { class: 'muted' }, 'none')));
+  }));
+}
+
 const app = document.getElementById('app')!;
 app.replaceChildren(
   h('header', { class: 'toolbar' },
@@ -142,6 +198,7 @@ app.replaceChildren(
     h('div', { class: 'toolbar-group end' }, exportCsv, exportJson)),
   h('div', { class: 'cards', role: 'group', 'aria-label': 'Spend by period' }, cards.today.el, cards.week.el, cards.month.el, cards.range.el),
   budgetsSection,
+  reconSection,
   h('div', { class: 'overview' },
     h('section', { class: 'chart-panel', 'aria-labelledby': 'chart-title' },
       h('div', { class: 'section-head' }, chartTitle,
@@ -514,6 +571,9 @@ function onMessage(msg: HostMessage): void {
     }
     case 'budgets':
       renderBudgets(msg.rows, msg.method);
+      break;
+    case 'reconciliation':
+      renderReconciliation(msg.rows, msg.providers);
       break;
     case 'detail':
       if (msg.rowId !== view.selected) return;

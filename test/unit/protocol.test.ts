@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
-  clip, defaultViewState, LIMITS, parseHostMessage, parseViewState, parseWebviewMessage,
+  clip, defaultViewState, LIMITS, RECON_ROWS_MAX, parseHostMessage, parseViewState, parseWebviewMessage,
   type HostMessage, type SessionRow, type WebviewMessage,
 } from '../../src/shared/protocol';
 
@@ -18,6 +18,18 @@ const validHost: HostMessage[] = [
   { type: 'state', seq: 0, locale: 'en', now: 1, dayKeys, rows: [], days: [] },
   { type: 'update', seq: 3, now: 2, dayKeys, upsert: [{ ...row, subagentId: 'a', parentId: 's0', id: 's1#agent:a', branch: 'main' }], remove: ['x'], days: [{ day: '2026-11-23', agents: [], models: [] }] },
   { type: 'detail', rowId: 's1', detail: null },
+  {
+    type: 'reconciliation',
+    rows: [
+      { provider: 'anthropic', date: '2026-11-24', billedNanos: 2_100_000_000, estimatedNanos: 2_000_000_000, diffNanos: 100_000_000, diffPercent: 5, agents: ['claude-code', 'opencode'], requests: 2, unpricedRequests: 0, final: false, status: 'ok' },
+      { provider: 'openai', date: '2026-11-23', billedNanos: null, estimatedNanos: 0, diffNanos: null, diffPercent: null, agents: [], requests: 0, unpricedRequests: 0, final: true, status: 'offline' },
+    ],
+    providers: [
+      { provider: 'anthropic', status: 'ok', ageMs: 60_000, message: null },
+      { provider: 'openai', status: 'offline', ageMs: null, message: 'request timed out' },
+    ],
+  },
+  { type: 'reconciliation', rows: [], providers: [] },
   {
     type: 'detail', rowId: 's1', detail: {
       ...row, rowId: 's1', file: '/logs/s1.jsonl', subagents: 0,
@@ -39,6 +51,9 @@ const validWebview: WebviewMessage[] = [
   { type: 'reveal', rowId: 's1' },
   { type: 'export', format: 'csv', state: { ...defaultViewState(), range: { preset: 'custom', from: '2026-11-01', to: '2026-11-24' } } },
 ];
+
+const recon = validHost.find((m) => m.type === 'reconciliation')!;
+const reconRow = (recon as Extract<HostMessage, { type: 'reconciliation' }>).rows[0]!;
 
 describe('protocol: host → webview', () => {
   it('accepts every well-formed message', () => {
@@ -69,6 +84,17 @@ describe('protocol: host → webview', () => {
       { ...validHost[2], remove: [7] },
       { ...validHost[3], detail: { rowId: 's1' } },
       { type: 'detail', rowId: 's1' },
+      { type: 'reconciliation', rows: [] },
+      { ...recon, rows: [{ ...reconRow, provider: 'google' }] },
+      { ...recon, rows: [{ ...reconRow, date: '24.11.2026' }] },
+      { ...recon, rows: [{ ...reconRow, billedNanos: 0.5 }] },
+      { ...recon, rows: [{ ...reconRow, requests: -1 }] },
+      { ...recon, rows: [{ ...reconRow, diffPercent: Number.NaN }] },
+      { ...recon, rows: [{ ...reconRow, agents: 'claude-code' }] },
+      { ...recon, rows: [{ ...reconRow, status: 'broken' }] },
+      { ...recon, rows: Array.from({ length: RECON_ROWS_MAX + 1 }, () => reconRow) },
+      { ...recon, providers: [{ provider: 'anthropic', status: 'ok', ageMs: -1, message: null }] },
+      { ...recon, providers: [{ provider: 'anthropic', status: 'ok', ageMs: 0, message: 'x'.repeat(LIMITS.label + 1) }] },
     ];
     for (const m of bad) {
       const r = parseHostMessage(m);

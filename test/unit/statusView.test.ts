@@ -64,6 +64,26 @@ describe('summary and status bar view', () => {
     assert.ok(!v.tooltip.includes('](command:workbench.action.quit)'), v.tooltip);
   });
 
+  it('shows billed month-to-date beside the estimate only when given', () => {
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'a', timestamp: NOW - 60_000 }));
+    const base = { period: 'today', showBurnRate: true, problems: 0, configProblems: [], locale: 'en-US' } as const;
+    const without = buildStatusView(summarize(l, NOW), base);
+    assert.ok(!without.tooltip.includes('Billed this month'), without.tooltip);
+    assert.ok(!buildStatusView(summarize(l, NOW), { ...base, billed: [] }).tooltip.includes('Billed this month'));
+    const v = buildStatusView(summarize(l, NOW), {
+      ...base,
+      billed: [
+        { provider: 'anthropic', billedNanos: 12_340_000_000, estimatedNanos: 11_000_000_000, ageMs: 12 * 60_000 },
+        { provider: 'openai', billedNanos: null, estimatedNanos: 2_500_000_000, ageMs: 3 * 60_000 },
+      ],
+    });
+    assert.ok(v.tooltip.includes('**Billed this month** (provider reports, UTC): Anthropic $12.34 (estimated $11.00) · OpenAI not reported (estimated $2.50) · as of 12 min ago'), v.tooltip);
+    assert.equal(v.text, without.text, 'the item text is unchanged');
+    const de = buildStatusView(summarize(l, NOW), { ...base, locale: 'de-DE', billed: [{ provider: 'anthropic', billedNanos: 1_500_000_000, estimatedNanos: 0, ageMs: null }] });
+    assert.match(de.tooltip, /Anthropic 1,50\s\$ \(estimated 0,00\s\$\)\n/);
+  });
+
   it('formats money, tokens and durations', () => {
     assert.equal(formatUSD(1_234_560_000_000, 'en-US'), '$1,234.56');
     assert.equal(formatUSD(1_000_000, 'en-US'), '<$0.01');

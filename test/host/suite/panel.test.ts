@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentSpendApi } from '../../../src/extension/extension';
 import { PANEL_VIEW_TYPE } from '../../../src/extension/panel';
-import { defaultViewState, type DetailMessage, type HostMessage, type StateMessage, type UpdateMessage } from '../../../src/shared/protocol';
+import { reconcile } from '../../../src/core/reconcile';
+import { Pricer } from '../../../src/core/pricing';
+import type { BilledDay } from '../../../src/sources/providers/types';
+import { defaultViewState, parseHostMessage, type DetailMessage, type HostMessage, type StateMessage, type UpdateMessage } from '../../../src/shared/protocol';
 import { claudeLine, CLAUDE_SESSION_ID, FIXTURE_PROMPT_TITLE, FIXTURE_PROMPT_2 } from '../fixtures';
 
 const EXTENSION_ID = 'agent-spend.agent-spend';
@@ -213,6 +216,65 @@ describe('breakdown panel in the extension host', function () {
     } finally {
       await vscode.workspace.getConfiguration('agentSpend').update('budgets.monthly', undefined, vscode.ConfigurationTarget.Global);
     }
+  });
+
+  it('shows billed vs estimated per UTC day and provider (a reconciliation section), re-posted on ready', async () => {
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    for (let i = 0; i < 100 && !api.panel.isReady; i++) await sleep(100);
+    const rejectedBefore = api.panel.stats.rejected;
+    type Recon = Extract<HostMessage, { type: 'reconciliation' }>;
+    const isRecon = (m: HostMessage): m is Recon => m.type === 'reconciliation' && m.providers.length > 0;
+    const day = (date: string, costUSD: number | null, final: boolean): BilledDay =>
+      ({ date, costUSD, inputTokens: null, outputTokens: null, cacheCreationTokens: null, cacheReadTokens: null, final });
+    const ts = Date.parse('2026-03-10T21:30:00Z');
+    const base = { sessionId: 'recon', project: '/w/recon', file: '/f', tokens: { input: 1, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 } };
+    const rows = reconcile([
+      { ...base, key: 'r1', agent: 'claude-code', model: 'claude-sonnet-4-5', timestamp: ts, costNanos: 2_000_000_000 },
+      { ...base, key: 'r2', agent: 'opencode', model: 'anthropic/claude-sonnet-4-5', timestamp: ts + 60_000, costNanos: 1_000_000_000, loggedCostUSD: 0.5 },
+      { ...base, key: 'r3', agent: 'codex', model: 'gpt-5-codex', timestamp: ts, costNanos: 1_000_000_000 },
+    ], [
+      { provider: 'anthropic', status: 'ok', fetchedAt: Date.now() - 60_000, days: [day('2026-03-10', 3, true), day('2026-03-11', null, false)] },
+      { provider: 'openai', status: 'offline', days: [day('2026-03-10', 0.9, true)] },
+    ], new Pricer());
+    const providers = [
+      { provider: 'anthropic' as const, status: 'ok' as const, ageMs: 60_000, message: null },
+      { provider: 'openai' as const, status: 'offline' as const, ageMs: 12 * 60_000, message: 'request timed out <script>' },
+    ];
+    const posted = nextPost(isRecon);
+    api.panel.setReconciliation(rows, providers);
+    const msg = await posted;
+    const parsed = parseHostMessage(JSON.parse(JSON.stringify(msg)));
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    assert.deepEqual(msg.rows.map((r) => [r.date, r.provider, r.billedNanos, r.estimatedNanos, r.diffNanos, r.agents]), [
+      ['2026-03-11', 'anthropic', null, 0, null, []],
+      ['2026-03-10', 'anthropic', 3_000_000_000, 2_500_000_000, 500_000_000, ['claude-code', 'opencode']],
+      ['2026-03-10', 'openai', 900_000_000, 1_000_000_000, -100_000_000, ['codex']],
+    ]);
+    assert.equal(msg.rows[1]!.diffPercent, 20);
+    assert.deepEqual(msg.providers.map((p) => p.status), ['ok', 'offline']);
+
+    // the same figures again: nothing new is posted
+    let again = 0;
+    const sub = api.panel.onDidPost((m) => { if (m.type === 'reconciliation') again++; });
+    api.panel.setReconciliation(rows, providers);
+    await sleep(300);
+    sub.dispose();
+    assert.equal(again, 0, 'unchanged figures are not re-posted');
+    assert.equal(api.panel.stats.rejected, rejectedBefore, 'the webview kept talking with valid messages');
+
+    // a reopened panel gets them after ready
+    await closePanel();
+    const onReady = nextPost(isRecon);
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    const reposted = await onReady;
+    assert.deepEqual(reposted, msg);
+    await sleep(300);
+    assert.equal(api.panel.stats.rejected, rejectedBefore);
+
+    // no provider configured: the section is hidden (an empty message)
+    const cleared = nextPost((m): m is Recon => m.type === 'reconciliation' && m.providers.length === 0);
+    api.panel.setReconciliation([], []);
+    assert.deepEqual((await cleared).rows, []);
   });
 
   it('the serializer restores the panel with its filters; one panel at a time', async () => {

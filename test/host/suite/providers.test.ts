@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as vscode from 'vscode';
 import type { AgentSpendApi } from '../../../src/extension/extension';
+import type { HostMessage } from '../../../src/shared/protocol';
 
 const KEY = 'sk-ant-admin01-HOSTTEST-0123456789abcdef';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +53,26 @@ describe('provider keys (issue 8)', function () {
     // "123.45" cents = $1.2345
     assert.ok(view!.days.some((d) => d.costUSD === 1.2345 && d.inputTokens === 1000 && d.outputTokens === 500), JSON.stringify(view!.days));
     assert.ok(seen.length >= 2 && seen.every((r) => r.key === KEY && r.version === '2023-06-01'), JSON.stringify(seen.map((s) => s.path)));
+
+    // billed beside the estimate: in the status bar tooltip and in the panel's reconciliation
+    for (let i = 0; i < 100 && !api.statusBar().tooltip.includes('Billed this month'); i++) await sleep(100);
+    assert.match(api.statusBar().tooltip, /Billed this month[\s\S]*Anthropic \$1\.23 \(estimated \$/);
+    const recon = new Promise<Extract<HostMessage, { type: 'reconciliation' }>>((resolve) => {
+      const sub = api.panel.onDidPost((m) => {
+        if (m.type === 'reconciliation' && m.rows.some((r) => r.provider === 'anthropic')) {
+          sub.dispose();
+          resolve(m);
+        }
+      });
+    });
+    await vscode.commands.executeCommand('agentSpend.showPanel');
+    const msg = await Promise.race([recon, sleep(15_000).then(() => undefined)]);
+    assert.ok(msg, 'the panel got the reconciliation');
+    const today = new Date().toISOString().slice(0, 10);
+    const row = msg.rows.find((r) => r.provider === 'anthropic' && r.date === today);
+    assert.ok(row, JSON.stringify(msg.rows));
+    assert.equal(row.billedNanos, 1_234_500_000);
+    assert.equal(msg.providers.find((p) => p.provider === 'anthropic')?.status, 'ok');
 
     // nowhere else: not in any agentSpend setting, not in the log
     const settings = JSON.stringify(vscode.workspace.getConfiguration('agentSpend'));
