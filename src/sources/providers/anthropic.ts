@@ -21,7 +21,7 @@
  *   (https://docs.anthropic.com/ko/api/usage-cost-api).
  */
 import * as z from 'zod/mini';
-import { getJson, ProviderError, type Endpoint, type HttpOptions } from './http';
+import { fetchAllPages, ProviderError, type Endpoint, type HttpOptions, type PageShape } from './http';
 import { decimalToPico, inRange, isFinal, picoToDollars, rangeBounds, utcDay, type BilledDay, type BillingClient, type DayRange } from './types';
 
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -29,9 +29,7 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 /** Max daily buckets per page (documented maximum for bucket_width=1d). */
 const PAGE_LIMIT = 31;
 
-interface PageShape { data: unknown[]; has_more: boolean; next_page?: string | null | undefined }
 /** A runaway `has_more` loop stops here. */
-const MAX_PAGES = 100;
 
 const count = () => z.number().check(z.int(), z.nonnegative());
 const optCount = () => z.optional(z.nullable(count()));
@@ -139,23 +137,10 @@ export class AnthropicClient implements BillingClient {
       }));
   }
 
-  private async pages<T extends PageShape>(path: string, params: Record<string, string>, schema: z.ZodMiniType<T>): Promise<T['data']> {
-    const buckets: T['data'][number][] = [];
-    let page: string | undefined;
-    for (let n = 0; n < MAX_PAGES; n++) {
-      const url = new URL(this.base + path);
-      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-      url.searchParams.set('bucket_width', '1d');
-      url.searchParams.set('limit', String(PAGE_LIMIT));
-      if (page !== undefined) url.searchParams.set('page', page);
-      const body: T = await getJson(this.ep, url, schema, this.opts);
-      buckets.push(...body.data);
-      if (!body.has_more) return buckets;
-      if (!body.next_page) throw new ProviderError('anthropic', 'malformed', `Anthropic: ${path} says has_more but gives no next_page`);
-      page = body.next_page;
-    }
-    throw new ProviderError('anthropic', 'malformed', `Anthropic: ${path} kept paginating past ${MAX_PAGES} pages`);
+  private pages<T extends PageShape>(path: string, params: Record<string, string>, schema: z.ZodMiniType<T>): Promise<T['data']> {
+    return fetchAllPages(this.ep, this.base, path, params, schema, PAGE_LIMIT, this.opts);
   }
+
 }
 
 /** The UTC day a bucket starts on ("2025-01-01T00:00:00Z" → "2025-01-01"). */

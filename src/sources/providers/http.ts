@@ -213,3 +213,36 @@ function describe(e: unknown): string {
   }
   return String(e);
 }
+
+/** A page of the admin usage/cost APIs (Anthropic and OpenAI page the same way). */
+export interface PageShape { data: unknown[]; has_more: boolean; next_page?: string | null | undefined }
+
+const MAX_PAGES = 100;
+
+/** Daily buckets over `has_more` / `next_page` to the end (at most MAX_PAGES pages). */
+export async function fetchAllPages<T extends PageShape>(
+  ep: Endpoint,
+  base: string,
+  path: string,
+  params: Record<string, string>,
+  schema: z.ZodMiniType<T>,
+  pageLimit: number,
+  opts: HttpOptions = {},
+): Promise<T['data']> {
+  const name = PROVIDER_NAMES[ep.provider];
+  const buckets: T['data'][number][] = [];
+  let page: string | undefined;
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const url = new URL(base + path);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    url.searchParams.set('bucket_width', '1d');
+    url.searchParams.set('limit', String(pageLimit));
+    if (page !== undefined) url.searchParams.set('page', page);
+    const body: T = await getJson(ep, url, schema, opts);
+    buckets.push(...body.data);
+    if (!body.has_more) return buckets;
+    if (!body.next_page) throw new ProviderError(ep.provider, 'malformed', `${name}: ${path} says has_more but gives no next_page`);
+    page = body.next_page;
+  }
+  throw new ProviderError(ep.provider, 'malformed', `${name}: ${path} kept paginating past ${MAX_PAGES} pages`);
+}

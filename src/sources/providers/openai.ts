@@ -23,14 +23,12 @@
  * OpenAI does not report cache writes: `cacheCreationTokens` is null.
  */
 import * as z from 'zod/mini';
-import { getJson, ProviderError, type Endpoint, type HttpOptions } from './http';
+import { fetchAllPages, ProviderError, type Endpoint, type HttpOptions, type PageShape } from './http';
 import { dollarsToPico, inRange, isFinal, picoToDollars, rangeBounds, utcDay, type BilledDay, type BillingClient, type DayRange } from './types';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com';
 const PAGE_LIMIT = 31;
 
-interface PageShape { data: unknown[]; has_more: boolean; next_page?: string | null | undefined }
-const MAX_PAGES = 100;
 
 const count = () => z.number().check(z.int(), z.nonnegative());
 
@@ -122,21 +120,8 @@ export class OpenAIClient implements BillingClient {
       }));
   }
 
-  private async pages<T extends PageShape>(path: string, params: Record<string, string>, schema: z.ZodMiniType<T>): Promise<T['data']> {
-    const buckets: T['data'][number][] = [];
-    let page: string | undefined;
-    for (let n = 0; n < MAX_PAGES; n++) {
-      const url = new URL(this.base + path);
-      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-      url.searchParams.set('bucket_width', '1d');
-      url.searchParams.set('limit', String(PAGE_LIMIT));
-      if (page !== undefined) url.searchParams.set('page', page);
-      const body: T = await getJson(this.ep, url, schema, this.opts);
-      buckets.push(...body.data);
-      if (!body.has_more) return buckets;
-      if (!body.next_page) throw new ProviderError('openai', 'malformed', `OpenAI: ${path} says has_more but gives no next_page`);
-      page = body.next_page;
-    }
-    throw new ProviderError('openai', 'malformed', `OpenAI: ${path} kept paginating past ${MAX_PAGES} pages`);
+  private pages<T extends PageShape>(path: string, params: Record<string, string>, schema: z.ZodMiniType<T>): Promise<T['data']> {
+    return fetchAllPages(this.ep, this.base, path, params, schema, PAGE_LIMIT, this.opts);
   }
+
 }
