@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { checker } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { startWorkbench, waitForStatusBarItem, runCommand, webviewFrame } = await import(path.resolve(root, '../shared/vscode-offline/harness.mjs'));
@@ -20,18 +21,7 @@ const shotDir = path.join(root, 'docs', 'screenshots');
 fs.mkdirSync(shotDir, { recursive: true });
 
 const KEY = 'sk-ant-admin01-UICHECK-0000';
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
-  }
-}
+const { check, finish } = checker();
 
 /** Anthropic Admin API shapes for the last 4 UTC days: today $1.2345 (cents as a decimal string), before it $0.80 a day. */
 function startProvider() {
@@ -103,5 +93,4 @@ async function session(theme, label) {
 
 await session('Default Dark Modern', 'dark');
 await session('Default Light Modern', 'light');
-console.log(`ui billing: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('ui billing');

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { checker } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
@@ -21,18 +22,7 @@ const shots = !process.argv.includes('--no-screenshots');
 const shotDir = path.join(root, 'docs', 'screenshots');
 fs.mkdirSync(shotDir, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
-  }
-}
+const { check, finish } = checker();
 
 const ITEM = '[id="agent-spend.agent-spend.agentSpend.spend"]';
 
@@ -94,5 +84,4 @@ if (vsix) {
   await check('VSIX exists', () => assert.ok(fs.existsSync(file), file));
   if (fs.existsSync(file)) await session({ theme: 'Default Dark Modern', label: 'vsix', vsixFile: file });
 }
-console.log(`ui: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('ui');

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { checker } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
@@ -24,18 +25,7 @@ const themes = (arg('--themes') ?? 'dark,light').split(',');
 const shotDir = path.join(root, 'docs', 'screenshots');
 fs.mkdirSync(shotDir, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
-  }
-}
+const { check, finish } = checker();
 
 const THEMES = {
   dark: 'Default Dark Modern',
@@ -342,5 +332,4 @@ async function session(label) {
 }
 
 for (const t of themes) await session(t);
-console.log(`ui panel: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('ui panel');
