@@ -18,6 +18,8 @@ export interface StatusViewOptions {
   locale?: string;
   /** Evaluated budgets (their worst state colours the item; each gets a tooltip line). */
   budgets?: readonly BudgetStatus[];
+  /** Today's lines changed by the agents' edit tools, for "cost per 100 changed lines". */
+  todayLinesChanged?: number;
   /** The current 5-hour block (estimate), for the `block` period and the tooltip. */
   block?: UsageBlock;
   /**
@@ -88,6 +90,11 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
     lines.push(`**Last session:** ${sessionLine(s.lastSession, s.now, usd)}`, '');
   } else {
     lines.push('No agent usage found yet. Reads Claude Code and Codex CLI logs from their default folders.', '');
+  }
+  if (o.todayLinesChanged !== undefined && s.today.requests > 0) {
+    lines.push(o.todayLinesChanged > 0
+      ? `**Output today:** ${o.todayLinesChanged.toLocaleString(o.locale)} lines changed by the agents' edit tools — ${usd(Math.round((s.today.spendNanos * 100) / o.todayLinesChanged))} per 100 changed lines`
+      : '**Output today:** no line changed by the agents\' edit tools yet', '');
   }
   if (o.budgets && o.budgets.length > 0) lines.push(...budgetLines(o.budgets, o.locale));
   if (o.block && (o.period === 'block' || o.block.active)) lines.push(...blockLines(o.block, s.now, o.locale), '');

@@ -36,6 +36,7 @@ const SETTINGS = {
   'sources.rescanSeconds': { schema: z.number().check(z.int(), z.gte(10), z.lte(3600)), default: 60 },
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
   'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
+  'output.spendWithoutOutputUSD': { schema: z.number().check(z.gte(0)), default: 5 },
   ...providerSettings('anthropic'),
   ...providerSettings('openai'),
   ...providerSettings('openrouter'),
@@ -60,6 +61,8 @@ export interface Config {
   retentionDays: number;
   /** Budgets from `agentSpend.budgets.*` (validated in the core; invalid ones dropped and reported). */
   budgets: BudgetSettings;
+  /** Sessions that spent at least this (USD) with no line changed and no commit are flagged. */
+  outputThresholdUSD: number;
   /** Provider billing endpoints (keys are in SecretStorage, never here). */
   providers: Record<ProviderId, ProviderSettings>;
 }
@@ -104,6 +107,7 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
     priceOverrides: get('pricing.overrides'),
     retentionDays: get('history.retentionDays'),
     budgets: readBudgets(c, problems),
+    outputThresholdUSD: get('output.spendWithoutOutputUSD'),
     providers: {
       anthropic: readProvider(get, 'anthropic'),
       openai: readProvider(get, 'openai'),

@@ -12,6 +12,7 @@ import { Log } from './log';
 import { SpendPanel } from './panel';
 import { monthToDate, reconcile } from '../core/reconcile';
 import { Pricer } from '../core/pricing';
+import type { Ledger } from '../core/ledger';
 import type { StatusViewOptions } from '../core/statusView';
 import { ProviderService } from './providers';
 import { PROVIDER_NAMES, type ProviderId } from '../sources/providers/http';
@@ -92,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
     const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
     if (scanned) reconcileBilled();
-    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed);
+    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed, linesChangedToday(live.currentLedger));
     panel.setBudgets(budgetView.statuses);
     statusUpdates++;
     updated.fire();
@@ -178,6 +179,15 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     providers,
     panel,
   };
+}
+
+/** Lines added and removed today (local time) by the agents' own edit tools (failed edits excluded). */
+function linesChangedToday(ledger: Ledger): number {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  let n = 0;
+  for (const e of ledger.allEdits()) if (e.timestamp >= midnight.getTime() && !e.failed) n += e.linesAdded + e.linesRemoved;
+  return n;
 }
 
 const PROVIDER_KEY_HELP: Record<ProviderId, string> = {

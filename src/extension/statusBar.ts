@@ -27,6 +27,7 @@ export class SpendStatusItem implements vscode.Disposable {
     configProblems: readonly string[],
     budgets: BudgetView = { statuses: [] },
     billed: StatusViewOptions['billed'] = [],
+    todayLinesChanged?: number,
   ): void {
     const view = buildStatusView(summary, {
       period: config.period,
@@ -37,6 +38,7 @@ export class SpendStatusItem implements vscode.Disposable {
       budgets: budgets.statuses,
       ...(budgets.block ? { block: budgets.block } : {}),
       billed,
+      ...(todayLinesChanged !== undefined ? { todayLinesChanged } : {}),
     });
     this.view = view;
     this.item.text = view.text;

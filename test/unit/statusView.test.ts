@@ -56,6 +56,15 @@ describe('summary and status bar view', () => {
     assert.match(v.tooltip, /Last session:\*\* claude-code · app · claude\\-sonnet\\-4\\-5/);
   });
 
+  it("shows today's cost per 100 lines changed by the agents' edit tools", () => {
+    const l = new Ledger(new Pricer());
+    l.add(ev({ key: 'a', timestamp: NOW - 60_000 })); // $0.30 today
+    const opts = { period: 'today' as const, showBurnRate: true, problems: 0, configProblems: [], locale: 'en-US' };
+    assert.match(buildStatusView(summarize(l, NOW), { ...opts, todayLinesChanged: 150 }).tooltip, /150 lines changed by the agents' edit tools — \$0\.20 per 100 changed lines/);
+    assert.match(buildStatusView(summarize(l, NOW), { ...opts, todayLinesChanged: 0 }).tooltip, /no line changed by the agents' edit tools yet/);
+    assert.ok(!buildStatusView(summarize(l, NOW), opts).tooltip.includes('Output today'));
+  });
+
   it('escapes log-derived text in the markdown tooltip', () => {
     assert.equal(md('[x](command:evil) $(alert) <img>'), '\\[x\\]\\(command:evil\\) \\$\\(alert\\) \\<img\\>');
     const l = new Ledger(new Pricer());
