@@ -11,6 +11,7 @@
  *   exactly what is shown.
  */
 import { applyRecord, emptyTotals, localDayKey, spendNanosOf, type RequestRecord, type SessionInfo, type Totals } from './ledger';
+import { outputMetrics, spendWithoutOutput, summarizeEdits, type EditRecord } from './output';
 import { buildTasks, type PromptRecord, type Task } from './tasks';
 import { clip, LIMITS } from '../shared/protocol';
 import type {
@@ -23,6 +24,54 @@ export interface LedgerView {
   allRecords(): Iterable<RequestRecord>;
   sessionRequests(sessionId: string): RequestRecord[];
   tasks(sessionId: string): Task[];
+  /** The session's edits (absent in stand-ins without edits: none). */
+  sessionEdits?(sessionId: string): readonly EditRecord[];
+}
+
+/** What git said about a session: undefined = not computed yet, null = unknown (no repository, untrusted…). */
+export type GitFacts = { commits: number; survivingLines: number | null } | null | undefined;
+
+/** Where the output figures come from besides the ledger (both optional). */
+export interface OutputSource {
+  gitFacts?(sessionId: string): GitFacts;
+  /** The "spend without output" threshold, USD (default DEFAULT_OUTPUT_THRESHOLD_USD). */
+  thresholdUSD?(): number;
+}
+
+export const DEFAULT_OUTPUT_THRESHOLD_USD = 5;
+
+export type OutputFields = Pick<SessionRow, 'linesAdded' | 'linesRemoved' | 'filesTouched' | 'commits' | 'survivingShare' | 'costPer100Lines' | 'noOutput'>;
+
+/** Output fields of a row that has none of its own (a subagent row). */
+export function noOutputFields(): OutputFields {
+  return { linesAdded: null, linesRemoved: null, filesTouched: null, commits: null, survivingShare: null, costPer100Lines: null, noOutput: false };
+}
+
+/**
+ * A session's output fields: its edits (agents whose edits are read; else null), git's
+ * commits and surviving lines (when known), set against the whole session's spend.
+ */
+export function sessionOutput(agent: string, spendNanos: number, edits: readonly EditRecord[], git: GitFacts, thresholdUSD: number): OutputFields {
+  const tracked = EDIT_TRACKING_AGENTS.has(agent);
+  const summary = summarizeEdits(tracked ? edits : []);
+  const commits = git ? safeCount(git.commits) : null;
+  const surviving = git && git.survivingLines !== null ? safeCount(git.survivingLines) : null;
+  const m = outputMetrics(spendNanos, summary, { commits, survivingLines: surviving });
+  const threshold = Number.isFinite(thresholdUSD) && thresholdUSD >= 0 ? thresholdUSD : DEFAULT_OUTPUT_THRESHOLD_USD;
+  return {
+    linesAdded: tracked ? m.linesAdded : null,
+    linesRemoved: tracked ? m.linesRemoved : null,
+    filesTouched: tracked ? m.filesTouched : null,
+    commits,
+    survivingShare: tracked ? m.survivingShare : null,
+    costPer100Lines: tracked ? m.costPer100LinesNanos : null,
+    // lines not read: "no output" cannot be told
+    noOutput: tracked && spendWithoutOutput(m, threshold),
+  };
+}
+
+function safeCount(n: number): number | null {
+  return Number.isFinite(n) && n >= 0 ? Math.round(n) : null;
 }
 
 /** The session detail says so when a logged cost and the estimate differ by more than this. */
@@ -183,7 +232,11 @@ export class PanelModel {
   private readonly entries = new Map<string, SessionEntry>();
   private readonly days = new Map<string, DayAcc>();
 
-  constructor(readonly ledger: LedgerView, private readonly dayKey: (ts: number) => string = localDayKey) {
+  constructor(
+    readonly ledger: LedgerView,
+    private readonly dayKey: (ts: number) => string = localDayKey,
+    private readonly output: OutputSource = {},
+  ) {
     this.rebuild();
   }
 
@@ -302,6 +355,13 @@ export class PanelModel {
       lastDay: this.dayKey(mainAgg.end),
       models: modelsByUse(main.requests > 0 ? mainModels : info.models),
       ...mainAgg,
+      ...sessionOutput(
+        info.agent,
+        whole.spendNanos,
+        this.ledger.sessionEdits?.(sessionId) ?? [],
+        this.output.gitFacts?.(sessionId),
+        this.output.thresholdUSD?.() ?? DEFAULT_OUTPUT_THRESHOLD_USD,
+      ),
     };
     if (info.branch) mainRow.branch = clip(info.branch, LIMITS.label);
     if (parent !== undefined && parent.length <= LIMITS.id) mainRow.parentId = parent;
@@ -319,6 +379,7 @@ export class PanelModel {
         lastDay: this.dayKey(agg.end),
         models: modelsByUse(s.models),
         ...agg,
+        ...noOutputFields(),
       };
       if (info.branch) row.branch = clip(info.branch, LIMITS.label);
       rows.push(row);
@@ -560,6 +621,11 @@ export function sortValue(n: TreeNode, key: SortKey): number | string {
     case 'cacheRead': return c.cacheReadTokens;
     case 'cost': return c.spendNanos;
     case 'basis': return BASIS_ORDER[basisOf(c)];
+    // unknown (null) sorts below every known figure
+    case 'lines': return n.row.linesAdded === null ? -1 : n.row.linesAdded + (n.row.linesRemoved ?? 0);
+    case 'files': return n.row.filesTouched ?? -1;
+    case 'commits': return n.row.commits ?? -1;
+    case 'costPer100Lines': return n.row.costPer100Lines ?? -1;
   }
 }
 

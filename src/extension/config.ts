@@ -162,7 +162,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Watches the settings; `onDidChange` gets the new snapshot and what changed. */
 export class ConfigWatcher implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean; providersChanged: boolean }>();
+  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean; providersChanged: boolean; outputChanged: boolean }>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
   current: Config;
@@ -180,6 +180,7 @@ export class ConfigWatcher implements vscode.Disposable {
         pricingChanged: e.affectsConfiguration(`${SECTION}.pricing`),
         budgetsChanged: e.affectsConfiguration(`${SECTION}.budgets`),
         providersChanged: e.affectsConfiguration(`${SECTION}.providers`),
+        outputChanged: e.affectsConfiguration(`${SECTION}.output`),
       });
     });
   }

@@ -9,7 +9,8 @@ import { registerCommands } from './commands';
 import { ConfigWatcher } from './config';
 import { LiveSpend, type LiveCounters } from './liveSpend';
 import { Log } from './log';
-import { SpendPanel } from './panel';
+import { SpendPanel, type PanelSource } from './panel';
+import { GitService } from './gitService';
 import { monthToDate, reconcile } from '../core/reconcile';
 import { Pricer } from '../core/pricing';
 import type { Ledger } from '../core/ledger';
@@ -60,7 +61,23 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   // Best effort: the index is a cache of what the logs hold (plus history), so a write lost
   // at shutdown only means reading a few more bytes at the next start.
   context.subscriptions.push({ dispose: () => void live.flush() });
-  const panel = new SpendPanel({ extensionUri: context.extensionUri, source: live, locale: vscode.env.language, log });
+  const git = new GitService(() => live.currentLedger, log);
+  context.subscriptions.push(git);
+  // The most recently active sessions are looked at in the background, at most every 30 s.
+  let lastGitRefresh = 0;
+  context.subscriptions.push(live.onDidUpdate(() => {
+    if (Date.now() - lastGitRefresh < 30_000) return;
+    lastGitRefresh = Date.now();
+    git.refresh();
+  }));
+  const panelSource: PanelSource = {
+    get currentLedger() { return live.currentLedger; },
+    onDidUpdate: live.onDidUpdate,
+    gitFacts: (sessionId) => git.facts(sessionId),
+    onDidChangeGit: git.onDidChange,
+    outputThresholdUSD: () => config.current.outputThresholdUSD,
+  };
+  const panel = new SpendPanel({ extensionUri: context.extensionUri, source: panelSource, locale: vscode.env.language, log });
   context.subscriptions.push(panel, panel.registerSerializer());
 
   const providers = new ProviderService(context.secrets, context.globalState, log, config.current);
@@ -118,6 +135,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
     live.applyConfig(change.config, change);
     if (change.providersChanged) providers.applyConfig(change.config);
+    if (change.outputChanged) panel.refreshOutput();
     if (change.budgetsChanged) render(true);
     else scheduleRender();
   }));

@@ -15,7 +15,7 @@ import * as vscode from 'vscode';
 import { budgetTitle, FORECAST_METHOD, forecastSentence, type BudgetStatus } from '../core/budgets';
 import type { Ledger } from '../core/ledger';
 import type { ProviderStatusView, ReconRow as CoreReconRow } from '../core/reconcile';
-import { dayKeysAt, exportView, PanelModel, SUBAGENT_SEPARATOR } from '../core/viewModel';
+import { dayKeysAt, exportView, PanelModel, SUBAGENT_SEPARATOR, type OutputSource } from '../core/viewModel';
 import {
   BILLING_PROVIDERS, clip, defaultViewState, EXPORT_FORMATS, LIMITS, parseViewState, parseWebviewMessage, RECON_ROWS_MAX,
   type BudgetRow, type ReconProvider, type ReconRow, type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
@@ -32,6 +32,15 @@ const TITLE = 'Agent Spend';
 export interface PanelSource {
   readonly currentLedger: Ledger;
   readonly onDidUpdate: vscode.Event<void>;
+  /**
+   * Git's facts about a session (the integrator's git service): undefined = not computed yet,
+   * null = unknown (no repository, untrusted workspace…). Absent: commits are shown as '—'.
+   */
+  gitFacts?(sessionId: string): { commits: number; survivingLines: number | null } | null | undefined;
+  /** Fires with the sessions whose git facts arrived (their rows are posted again). */
+  readonly onDidChangeGit?: vscode.Event<string[]>;
+  /** The "spend without output" threshold setting, USD (default 5). */
+  outputThresholdUSD?(): number;
 }
 
 export interface PanelDeps {
@@ -74,11 +83,19 @@ export class SpendPanel extends Disposable {
   readonly onDidReceive = this.received.event;
   readonly stats: PanelStats = { received: 0, rejected: 0, states: 0, updates: 0, details: 0, loads: 0 };
   private readonly now: () => number;
+  /** Sessions whose git facts arrived since the last push (their rows are rebuilt). */
+  private readonly gitChanged = new Set<string>();
 
   constructor(private readonly deps: PanelDeps) {
     super();
     this.now = deps.now ?? Date.now;
     this.own(deps.source.onDidUpdate(() => this.schedule()));
+    if (deps.source.onDidChangeGit) {
+      this.own(deps.source.onDidChangeGit((ids) => {
+        for (const id of ids) if (typeof id === 'string') this.gitChanged.add(id);
+        this.schedule();
+      }));
+    }
     this.own({ dispose: () => this.closePanel() });
   }
 
@@ -249,10 +266,30 @@ export class SpendPanel extends Disposable {
     const ledger = this.deps.source.currentLedger;
     if (!this.model || this.modelLedger !== ledger) {
       ledger.drainChangedSessions(); // the rebuild covers them
-      this.model = new PanelModel(ledger);
+      this.model = new PanelModel(ledger, undefined, this.outputSource());
       this.modelLedger = ledger;
+      this.gitChanged.clear();
     }
     return this.model;
+  }
+
+  /** The panel model's view of git facts and the threshold (each read when a row is built). */
+  private outputSource(): OutputSource {
+    const src = this.deps.source;
+    return {
+      gitFacts: src.gitFacts ? (id) => src.gitFacts!(id) : undefined,
+      thresholdUSD: src.outputThresholdUSD ? () => src.outputThresholdUSD!() : undefined,
+    };
+  }
+
+  /**
+   * The "spend without output" threshold (or how git facts are read) changed: every row is
+   * built again and the whole state posted (the composition root calls this on a setting change).
+   */
+  refreshOutput(): void {
+    if (!this.panel) return;
+    this.model = undefined;
+    if (this.webviewReady) this.postState();
   }
 
   private dayKeys(): DayKeys {
@@ -317,7 +354,12 @@ export class SpendPanel extends Disposable {
 
   private postState(): void {
     const ledger = this.deps.source.currentLedger;
-    if (this.model && this.modelLedger === ledger) this.model.apply(ledger.drainChangedSessions());
+    if (this.model && this.modelLedger === ledger) {
+      const changed = ledger.drainChangedSessions();
+      for (const id of this.gitChanged) changed.add(id);
+      this.gitChanged.clear();
+      this.model.apply(changed);
+    }
     const model = this.ensureModel();
     this.seq = 0;
     this.post({
@@ -362,6 +404,8 @@ export class SpendPanel extends Disposable {
     }
     const model = this.ensureModel();
     const changed = ledger.drainChangedSessions();
+    for (const id of this.gitChanged) changed.add(id);
+    this.gitChanged.clear();
     const selected = this.selection && (model.row(this.selection.rowId)?.sessionId ?? this.selection.rowId.split(SUBAGENT_SEPARATOR)[0]);
     const delta = model.apply(changed);
     if (!this.webviewReady) return; // the next `ready` gets the whole state
@@ -421,7 +465,7 @@ export class SpendPanel extends Disposable {
     }
     const ledger = this.deps.source.currentLedger;
     if (this.panel) this.flush();
-    const model = this.panel ? this.ensureModel() : new PanelModel(ledger);
+    const model = this.panel ? this.ensureModel() : new PanelModel(ledger, undefined, this.outputSource());
     const now = this.now();
     const keys = dayKeysAt(now);
     const { text, sessions } = exportView(model.allRows(), model.allDays(), this.viewState, keys, fmt, now);

@@ -80,6 +80,21 @@ export const SessionRowSchema = z.object({
   /** Model ids by request count, most used first. Untrusted text. */
   models: z.array(text(LIMITS.model)).check(z.maxLength(200)),
   ...AggFields,
+  /**
+   * Output (src/core/output.ts), on session rows; a subagent row has nulls (its session row
+   * counts the whole session's edits). Lines and files: null for agents whose edits are not read.
+   */
+  linesAdded: z.nullable(count()),
+  linesRemoved: z.nullable(count()),
+  filesTouched: z.nullable(count()),
+  /** Commits git found for the session; null: not known (yet), not a repository, or untrusted. */
+  commits: z.nullable(count()),
+  /** Of the lines the agent added, the share still in HEAD (0..1); null when unknown. */
+  survivingShare: z.nullable(z.number().check(z.gte(0), z.lte(1))),
+  /** The whole session's spend per 100 changed lines, nano-USD; null with no changed line. */
+  costPer100Lines: z.nullable(nanos()),
+  /** "Spend without output": spend above the threshold, no line changed, no commit known. */
+  noOutput: z.boolean(),
 });
 export type SessionRow = z.infer<typeof SessionRowSchema>;
 
@@ -168,7 +183,10 @@ export type SessionDetail = z.infer<typeof SessionDetailSchema>;
 
 // ---------------------------------------------------------------- view state (webview-owned, persisted)
 
-export const SORT_KEYS = ['project', 'agent', 'branch', 'start', 'duration', 'models', 'requests', 'input', 'output', 'cacheWrite', 'cacheRead', 'cost', 'basis'] as const;
+export const SORT_KEYS = [
+  'project', 'agent', 'branch', 'start', 'duration', 'models', 'requests', 'input', 'output', 'cacheWrite', 'cacheRead', 'cost', 'basis',
+  'lines', 'files', 'commits', 'costPer100Lines',
+] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export const RANGE_PRESETS = ['today', 'week', 'month', '7d', '30d', '90d', 'all', 'custom'] as const;
 export type RangePreset = (typeof RANGE_PRESETS)[number];

@@ -23,12 +23,12 @@ const SERIES_VARS = [
 ];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700', '#29b8db', '#bc3fbc'];
 
-function cssVar(name: string, fallback: string): string {
+export function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
   return v || fallback;
 }
 
-interface Theme {
+export interface Theme {
   series: string[];
   other: string;
   text: string;
@@ -40,7 +40,7 @@ interface Theme {
   tooltipBorder: string;
 }
 
-function readTheme(): Theme {
+export function readTheme(): Theme {
   return {
     series: SERIES_VARS.map((v, i) => cssVar(v, FALLBACK[i]!)),
     other: cssVar('--vscode-descriptionForeground', '#888888'),

@@ -18,7 +18,8 @@ import { renderDetail } from './detail';
 import { h, setText } from './dom';
 import { agentLabel, Fmt } from './fmt';
 import { isFlagged, PROVIDER_LABELS, providerStatusLine, RECON_FLAG_PERCENT } from '../core/reconcile';
-import { SessionGrid } from './table';
+import { OutputScatter, type ScatterSession, type ScatterY } from './scatter';
+import { NO_OUTPUT_HELP, SessionGrid } from './table';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -47,6 +48,10 @@ let detail: SessionDetail | null | undefined;
 let expandedRows = new Set(view.expandedRows);
 let expandedTasks = new Set(view.expandedTasks);
 let rejected = 0;
+/** Spend of each whole session (its rows: own, subagents), nano-USD: the scatter's x. */
+let sessionSpend = new Map<string, number>();
+let scatterY: ScatterY = 'lines';
+let outputPending = false;
 
 function post(msg: WebviewMessage): void {
   vscode.postMessage(msg);
@@ -190,6 +195,37 @@ function renderReconciliation(rows: readonly ReconRow[], providers: readonly Rec
   }));
 }
 
+// ---------------------------------------------------------------- output versus spend
+
+/** "Least output": sessions that changed at most this many lines (or are flagged). */
+const LOW_OUTPUT_LINES = 20;
+const LEAST_OUTPUT_ROWS = 10;
+
+const scatterBy = {
+  lines: h('button', { type: 'button', role: 'radio', class: 'seg', 'aria-checked': 'true', 'data-y': 'lines' }, 'Lines changed'),
+  commits: h('button', { type: 'button', role: 'radio', class: 'seg', 'aria-checked': 'false', 'data-y': 'commits' }, 'Commits'),
+};
+const scatterCanvas = h('canvas', { id: 'output-scatter', role: 'img', 'aria-label': 'Output versus spend', 'aria-describedby': 'output-note' });
+const scatterTitle = h('h2', { id: 'output-title' }, 'Output vs spend');
+const leastBody = h('tbody');
+const leastTable = h('table', { class: 'mini least-output', id: 'least-output' },
+  h('caption', { id: 'least-output-caption' }, 'Most expensive, least output'),
+  h('thead', null, h('tr', null,
+    h('th', { scope: 'col' }, 'Session'),
+    h('th', { scope: 'col', class: 'num' }, 'Cost'),
+    h('th', { scope: 'col', class: 'num' }, 'Lines'),
+    h('th', { scope: 'col', class: 'num' }, 'Commits'))),
+  leastBody);
+const outputNote = h('p', { class: 'muted output-note', id: 'output-note' },
+  `One dot per session in the current view: cost across, lines changed (or commits) up; hollow where that is not known. The chart cannot be reached with the keyboard: the table "Most expensive, least output" (sessions that changed at most ${LOW_OUTPUT_LINES} lines, or spent without output) and the sessions table's +/− lines, Files, Commits and $/100 lines columns hold the same figures.`);
+const outputSection = h('section', { class: 'output-section', id: 'output', 'aria-labelledby': 'output-title' },
+  h('div', { class: 'section-head' }, scatterTitle,
+    h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': 'Output measured as' }, scatterBy.lines, scatterBy.commits)),
+  h('div', { class: 'output-overview' },
+    h('div', { class: 'chart-box' }, scatterCanvas),
+    h('div', { class: 'least-output-box' }, leastTable)),
+  outputNote);
+
 const app = document.getElementById('app')!;
 app.replaceChildren(
   h('header', { class: 'toolbar' },
@@ -207,6 +243,7 @@ app.replaceChildren(
     h('section', { class: 'breakdowns', 'aria-label': 'Spend in the selected range' },
       h('table', { class: 'mini', id: 'by-agent' }, byAgentCaption, miniHead('Agent'), byAgentBody),
       h('table', { class: 'mini', id: 'by-model' }, byModelCaption, miniHead('Model'), byModelBody))),
+  outputSection,
   h('section', { class: 'sessions', 'aria-labelledby': 'sessions-title' },
     h('div', { class: 'section-head' }, h('h2', { id: 'sessions-title' }, 'Sessions'), sessionsSummary),
     h('div', { class: 'filters', role: 'search' }, textInput, agentSelect, projectSelect, clearFilters),
@@ -220,6 +257,84 @@ function miniHead(first: string): HTMLElement {
 }
 
 const chart = new TimelineChart(canvas, fmt);
+const scatter = new OutputScatter(scatterCanvas, fmt, (rowId) => selectFromOutput(rowId));
+
+for (const b of [scatterBy.lines, scatterBy.commits]) {
+  b.addEventListener('click', () => {
+    scatterY = b.dataset['y'] === 'commits' ? 'commits' : 'lines';
+    for (const x of [scatterBy.lines, scatterBy.commits]) x.setAttribute('aria-checked', String(x.dataset['y'] === scatterY));
+    renderOutput();
+  });
+  b.addEventListener('keydown', (e) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    const other = b === scatterBy.lines ? scatterBy.commits : scatterBy.lines;
+    other.focus();
+    other.click();
+    e.preventDefault();
+  });
+}
+
+/** A dot or a "least output" row: the session's row is shown (its parents expanded) and selected. */
+function selectFromOutput(rowId: string): void {
+  let parent = data.rows.get(rowId)?.parentId;
+  let opened = false;
+  for (let depth = 0; parent !== undefined && depth < 64; depth++) {
+    if (!expandedRows.has(parent)) {
+      expandedRows.add(parent);
+      opened = true;
+    }
+    parent = data.rows.get(parent)?.parentId;
+  }
+  if (opened) recomputeView();
+  select(rowId, true);
+}
+
+/** The sessions (not subagents) of the current view, with the whole session's spend. */
+function outputSessions(): ScatterSession[] {
+  if (!data.dayKeys) return [];
+  const all = flattenView(forest, viewFilterOf(view, data.dayKeys, firstDay()), view.sort, 'all');
+  const out: ScatterSession[] = [];
+  for (const { node } of all) {
+    const r = node.row;
+    if (r.subagentId !== undefined) continue;
+    out.push({
+      rowId: r.id, agent: r.agent, project: r.project, spendNanos: sessionSpend.get(r.sessionId) ?? r.spendNanos,
+      lines: r.linesAdded === null ? null : r.linesAdded + (r.linesRemoved ?? 0),
+      commits: r.commits, linesAdded: r.linesAdded, linesRemoved: r.linesRemoved, costPer100Lines: r.costPer100Lines, noOutput: r.noOutput,
+    });
+  }
+  return out;
+}
+
+function renderOutput(): void {
+  const sessions = outputSessions();
+  scatter.setFormat(fmt);
+  scatter.setSelected(view.selected);
+  scatter.update(sessions, scatterY);
+  const flagged = sessions.filter((s) => s.noOutput).length;
+  scatterCanvas.setAttribute('aria-label', `Output versus spend: ${fmt.int(sessions.length)} sessions, cost against ${scatterY === 'lines' ? 'lines changed' : 'commits'}${flagged ? `; ${fmt.int(flagged)} spent without output` : ''}.`);
+  const least = sessions
+    .filter((s) => s.spendNanos > 0 && (s.noOutput || (s.lines !== null && s.lines <= LOW_OUTPUT_LINES)))
+    .sort((a, b) => b.spendNanos - a.spendNanos || (a.rowId < b.rowId ? -1 : 1))
+    .slice(0, LEAST_OUTPUT_ROWS);
+  const rows = least.map((s) => {
+    const name = folderOf(s.project) || '(unknown folder)';
+    const open = h('button', {
+      type: 'button', class: 'link session-link', 'data-row': s.rowId,
+      title: `${s.project || '(unknown folder)'} · ${agentLabel(s.agent)}\nOpen this session`,
+      'aria-label': `${name}, ${agentLabel(s.agent)}${s.noOutput ? ', spent without output' : ''}: open this session`,
+    }, name);
+    open.addEventListener('click', () => selectFromOutput(s.rowId));
+    return h('tr', { 'data-row': s.rowId, class: s.rowId === view.selected ? 'selected' : undefined },
+      h('th', { scope: 'row' }, h('span', { class: 'least-name' }, open,
+        s.noOutput ? h('span', { class: 'no-output-badge', title: NO_OUTPUT_HELP, 'aria-hidden': 'true' }, 'no output') : null)),
+      h('td', { class: 'num' }, fmt.usd(s.spendNanos)),
+      h('td', { class: 'num' }, s.lines === null ? '—' : fmt.int(s.lines)),
+      h('td', { class: 'num' }, s.commits === null ? '—' : fmt.int(s.commits)));
+  });
+  if (rows.length === 0) rows.push(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No costly session without output in this view.')));
+  leastBody.replaceChildren(...rows);
+}
 
 // ---------------------------------------------------------------- controls
 
@@ -356,6 +471,8 @@ function select(rowId: string | null, user: boolean): void {
   }
   view.selected = rowId;
   grid.setSelected(rowId);
+  scatter.setSelected(rowId);
+  for (const tr of leastBody.querySelectorAll('tr[data-row]')) tr.classList.toggle('selected', tr.getAttribute('data-row') === rowId);
   persist();
   post({ type: 'select', rowId, expandedTasks: [...expandedTasks] });
   drawDetail();
@@ -393,6 +510,8 @@ function firstDay(): string | undefined {
 
 function recomputeForest(): void {
   forest = buildForest(data.rows.values());
+  sessionSpend = new Map();
+  for (const r of data.rows.values()) sessionSpend.set(r.sessionId, (sessionSpend.get(r.sessionId) ?? 0) + r.spendNanos);
 }
 
 function recomputeView(): void {
@@ -407,6 +526,13 @@ function recomputeView(): void {
   const filtered = roots !== all;
   setText(sessionsSummary, `${fmt.int(roots)} ${roots === 1 ? 'session' : 'sessions'}${filtered ? ` of ${fmt.int(all)}` : ''} · ${fmt.usd(total.spendNanos)}${total.unpricedRequests ? '+' : ''} · ${fmt.compact(tokensOf(total))} tokens`);
   grid.setEmptyText(all === 0 ? 'No agent sessions found yet. They appear here as soon as an agent writes its log.' : 'No sessions match the filters.');
+  if (!outputPending) {
+    outputPending = true;
+    requestAnimationFrame(() => {
+      outputPending = false;
+      renderOutput();
+    });
+  }
 }
 
 function hostNow(): number {

@@ -58,6 +58,7 @@ const COLUMNS: Column[] = [
         active ? h('span', { class: 'live-dot', title: 'Active in the last 5 minutes' }) : null,
         h('span', { class: 'ellipsis' }, name),
         r.hasChildren ? h('span', { class: 'count-badge', title: `${r.node.children.length} nested` }, String(r.node.children.length)) : null,
+        row.noOutput ? h('span', { class: 'no-output-badge', title: NO_OUTPUT_HELP }, 'no output') : null,
       ];
       const title = row.subagentId !== undefined
         ? `Subagent ${row.subagentId}\nof session ${row.sessionId}\n${row.project}`
@@ -108,7 +109,51 @@ const COLUMNS: Column[] = [
       return { content: h('span', { class: `basis basis-${b}` }, BASIS_LABEL[b] ?? b), title: BASIS_HELP[b] ?? '' };
     },
   },
+  {
+    id: 'lines', label: '+/− lines', sort: 'lines', numeric: true,
+    help: 'Lines the agent\'s own edit tools added and removed in the session (subagents included); — where the agent\'s edits are not read',
+    cell: (r, { fmt }) => {
+      const row = r.node.row;
+      if (row.linesAdded === null) return { content: '—', title: unknownEditsTitle(row) };
+      const removed = row.linesRemoved ?? 0;
+      return {
+        content: [h('span', { class: 'lines-added' }, `+${fmt.int(row.linesAdded)}`), h('span', { class: 'lines-removed' }, `−${fmt.int(removed)}`)],
+        title: `${fmt.int(row.linesAdded)} lines added, ${fmt.int(removed)} removed by the agent's edit tools`,
+      };
+    },
+  },
+  {
+    id: 'files', label: 'Files', sort: 'files', numeric: true, help: 'Files the agent\'s edit tools changed',
+    cell: (r, { fmt }) => {
+      const n = r.node.row.filesTouched;
+      return n === null ? { content: '—', title: unknownEditsTitle(r.node.row) } : { content: fmt.int(n), title: `${fmt.int(n)} files changed` };
+    },
+  },
+  {
+    id: 'commits', label: 'Commits', sort: 'commits', numeric: true, help: 'Commits made in the session\'s repository while it ran (from git); — when unknown',
+    cell: (r, { fmt }) => {
+      const row = r.node.row;
+      if (row.commits === null) return { content: '—', title: row.subagentId !== undefined ? 'Counted on the session row' : 'Not known: no git facts (yet), not a repository, or an untrusted workspace' };
+      const surviving = row.survivingShare !== null ? `
+${Math.round(row.survivingShare * 100)} % of the agent's added lines are still in HEAD` : '';
+      return { content: fmt.int(row.commits), title: `${fmt.int(row.commits)} commits${surviving}` };
+    },
+  },
+  {
+    id: 'per100', label: '$/100 lines', sort: 'costPer100Lines', numeric: true,
+    help: 'The whole session\'s spend (subagents included) per 100 changed (added + removed) lines',
+    cell: (r, { fmt }) => {
+      const v = r.node.row.costPer100Lines;
+      return v === null ? { content: '—', title: r.node.row.linesAdded === null ? unknownEditsTitle(r.node.row) : 'No line changed' } : { content: fmt.usd(v), title: `${fmt.usd(v)} per 100 changed lines` };
+    },
+  },
 ];
+
+export const NO_OUTPUT_HELP = 'Spend without output: the session spent more than the threshold (setting), changed no line with its edit tools, and no commit is known';
+
+function unknownEditsTitle(row: FlatRow['node']['row']): string {
+  return row.subagentId !== undefined ? 'Counted on the session row' : `Not known: ${agentLabel(row.agent)}'s edits are not read`;
+}
 
 function tokenColumn(id: string, label: string, sort: SortKey, help: string, get: (a: FlatRow['node']['combined']) => number): Column {
   return {
@@ -280,7 +325,8 @@ export class SessionGrid {
     const c = r.node.combined;
     const active = this.now - c.end <= ACTIVE_MS ? 1 : 0;
     return [i, r.depth, r.expanded ? 1 : 0, r.pos, r.siblings, c.spendNanos, c.requests, c.end, c.unpricedRequests, c.loggedRequests, r.node.row.spendNanos,
-      r.node.models.length, r.node.children.length, active, r.node.row.branch ?? ''].join('|');
+      r.node.models.length, r.node.children.length, active, r.node.row.branch ?? '',
+      r.node.row.linesAdded, r.node.row.linesRemoved, r.node.row.filesTouched, r.node.row.commits, r.node.row.costPer100Lines, r.node.row.noOutput ? 1 : 0].join('|');
   }
 
   private rowElement(r: FlatRow, i: number): HTMLElement {

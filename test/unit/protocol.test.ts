@@ -9,6 +9,7 @@ const row: SessionRow = {
   requests: 2, inputTokens: 10, outputTokens: 20, cacheWriteTokens: 0, cacheReadTokens: 5, reasoningTokens: 0,
   spendNanos: 1_500_000_000, costNanos: 1_500_000_000, loggedCostNanos: 0, loggedRequests: 0, unpricedRequests: 0, billedRequests: 0,
   start: 1_764_000_000_000, end: 1_764_000_060_000,
+  linesAdded: 12, linesRemoved: 3, filesTouched: 2, commits: null, survivingShare: null, costPer100Lines: 10_000_000_000, noOutput: false,
 };
 const dayKeys = { today: '2026-11-24', weekStart: '2026-11-24', monthStart: '2026-11-01' };
 const day = { day: '2026-11-24', agents: [{ key: 'claude-code', spendNanos: 1, requests: 1, unpricedRequests: 0, tokens: 3 }], models: [] };
@@ -40,11 +41,14 @@ const validHost: HostMessage[] = [
       }],
     },
   },
+  // output figures unknown (an agent whose edits are not read), commits known, flagged
+  { type: 'state', seq: 0, locale: 'en', now: 1, dayKeys, rows: [{ ...row, linesAdded: null, linesRemoved: null, filesTouched: null, commits: 4, survivingShare: 0.5, costPer100Lines: null, noOutput: true }], days: [] },
 ];
 
 const validWebview: WebviewMessage[] = [
   { type: 'ready' },
   { type: 'viewState', state: defaultViewState() },
+  { type: 'viewState', state: { ...defaultViewState(), sort: { key: 'costPer100Lines', dir: 'desc' } } },
   { type: 'select', rowId: 's1', expandedTasks: ['p1'] },
   { type: 'select', rowId: null, expandedTasks: [] },
   { type: 'expandTask', rowId: 's1', taskId: 'p1', expanded: true },
@@ -77,6 +81,15 @@ describe('protocol: host → webview', () => {
       { ...validHost[0], rows: [{ ...row, spendNanos: Number.NaN }] },
       { ...validHost[0], rows: [{ ...row, start: Number.POSITIVE_INFINITY }] },
       { ...validHost[0], rows: [{ ...row, id: '' }] },
+      // output fields: present, counts non-negative integers, share within 0..1, a boolean flag
+      { ...validHost[0], rows: [{ ...row, linesAdded: undefined }] },
+      { ...validHost[0], rows: [{ ...row, linesAdded: -1 }] },
+      { ...validHost[0], rows: [{ ...row, filesTouched: 1.5 }] },
+      { ...validHost[0], rows: [{ ...row, commits: '3' }] },
+      { ...validHost[0], rows: [{ ...row, survivingShare: 1.2 }] },
+      { ...validHost[0], rows: [{ ...row, costPer100Lines: 0.5 }] },
+      { ...validHost[0], rows: [{ ...row, noOutput: 'yes' }] },
+      { ...validHost[0], rows: [{ ...row, noOutput: undefined }] },
       { ...validHost[0], rows: [{ ...row, project: 42 }] },
       { ...validHost[0], rows: [{ ...row, models: 'claude' }] },
       { ...validHost[0], rows: [{ ...row, project: 'p'.repeat(LIMITS.path + 1) }] },

@@ -154,6 +154,93 @@ describe('view model: ledger → rows', () => {
   });
 });
 
+describe('view model: output versus spend', () => {
+  const edits = [
+    { kind: 'edit' as const, agent: 'claude-code' as const, key: 'e1', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/a.ts', linesAdded: 30, linesRemoved: 10, exact: true },
+    { kind: 'edit' as const, agent: 'claude-code' as const, key: 'e2', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/b.ts', linesAdded: 10, linesRemoved: 0, exact: true },
+    { kind: 'edit' as const, agent: 'claude-code' as const, key: 'e3', sessionId: 's1', timestamp: T0, file: '/log', path: '/w/c.ts', linesAdded: 99, linesRemoved: 99, exact: true, failed: true },
+  ];
+
+  it('a session row carries its edits: lines, files, and the whole session\'s cost per 100 changed lines', () => {
+    const l = fixtureLedger();
+    l.addAll(edits);
+    const rows = byId(new PanelModel(l).allRows());
+    const s1 = rows.get('s1')!;
+    assert.equal(s1.linesAdded, 40, 'failed edits do not count');
+    assert.equal(s1.linesRemoved, 10);
+    assert.equal(s1.filesTouched, 2);
+    // spend of the whole session (own 350 + subagents 50 + 5) over 50 changed lines, per 100
+    assert.equal(s1.costPer100Lines, Math.round((405 * 100) / 50));
+    assert.equal(s1.commits, null, 'no git facts: unknown, not 0');
+    assert.equal(s1.survivingShare, null);
+    assert.equal(s1.noOutput, false);
+    // a subagent row has no output figures of its own (its session's row counts them)
+    const sub = rows.get(subagentRowId('s1', 'agent-1'))!;
+    assert.deepEqual([sub.linesAdded, sub.filesTouched, sub.commits, sub.costPer100Lines, sub.noOutput], [null, null, null, null, false]);
+    // a tracked agent's session without edits: 0 lines, no cost per 100 lines
+    const s2 = rows.get('s2')!;
+    assert.deepEqual([s2.linesAdded, s2.linesRemoved, s2.filesTouched, s2.costPer100Lines], [0, 0, 0, null]);
+  });
+
+  it('agents whose edits are not read have null lines and files, and are never flagged', () => {
+    const l = new Ledger(pricer);
+    l.add(ev({ key: 'g1', agent: 'gemini-cli', sessionId: 'g', tokens: tokens({ output: 10_000_000_000 }) }));
+    const g = new PanelModel(l, undefined, { thresholdUSD: () => 1 }).row('g')!;
+    assert.deepEqual([g.linesAdded, g.linesRemoved, g.filesTouched, g.costPer100Lines, g.noOutput], [null, null, null, null, false]);
+  });
+
+  it('"spend without output": above the threshold, no line changed and no commit', () => {
+    const l = new Ledger(pricer);
+    // s-big costs $10 (1 nano-USD per token), s-small $1; neither edited anything
+    l.add(ev({ key: 'x1', sessionId: 's-big', tokens: tokens({ output: 10_000_000_000 }) }));
+    l.add(ev({ key: 'x2', sessionId: 's-small', tokens: tokens({ output: 1_000_000_000 }) }));
+    l.add(ev({ key: 'x3', agent: 'codex', sessionId: 's-commit', tokens: tokens({ output: 10_000_000_000 }) }));
+    l.add(ev({ key: 'x4', sessionId: 's-edit', tokens: tokens({ output: 10_000_000_000 }) }));
+    l.addAll([{ ...edits[0]!, key: 'ed', sessionId: 's-edit' }]);
+    const facts: Record<string, { commits: number; survivingLines: number | null } | null> = { 's-commit': { commits: 2, survivingLines: null }, 's-big': null };
+    const m = new PanelModel(l, undefined, { gitFacts: (id) => facts[id], thresholdUSD: () => 5 });
+    assert.equal(m.row('s-big')!.noOutput, true, 'git unknown: no commit known');
+    assert.equal(m.row('s-big')!.commits, null);
+    assert.equal(m.row('s-small')!.noOutput, false, 'below the threshold');
+    assert.equal(m.row('s-commit')!.noOutput, false, 'it committed');
+    assert.equal(m.row('s-commit')!.commits, 2);
+    assert.equal(m.row('s-edit')!.noOutput, false, 'it changed lines');
+    // the default threshold is $5; a higher one unflags
+    assert.equal(new PanelModel(l).row('s-big')!.noOutput, true);
+    assert.equal(new PanelModel(l, undefined, { thresholdUSD: () => 20 }).row('s-big')!.noOutput, false);
+    // surviving share from git's surviving lines
+    facts['s-edit'] = { commits: 1, survivingLines: 15 };
+    assert.equal(new PanelModel(l, undefined, { gitFacts: (id) => facts[id] }).row('s-edit')!.survivingShare, 0.5);
+    // every row is still a valid message
+    assert.ok(HostMessageSchema.safeParse({ type: 'state', seq: 0, locale: 'en', now: T0, dayKeys: dayKeysAt(T0), rows: m.allRows(), days: m.allDays() }).success);
+  });
+
+  it('edits and git facts arriving later re-post the session\'s rows (incremental = rebuild)', () => {
+    const l = fixtureLedger();
+    let facts: { commits: number; survivingLines: number | null } | undefined;
+    const src = { gitFacts: (id: string) => (id === 's2' ? facts : undefined) };
+    const m = new PanelModel(l, undefined, src);
+    l.drainChangedSessions();
+    l.addAll(edits);
+    const delta = m.apply(l.drainChangedSessions())!;
+    assert.equal(byId(delta.upsert).get('s1')!.linesAdded, 40);
+    facts = { commits: 3, survivingLines: null };
+    const gitDelta = m.apply(['s2'])!;
+    assert.deepEqual(gitDelta.upsert.map((r) => [r.id, r.commits]), [['s2', 3]]);
+    assert.deepEqual(canonical(m), canonical(new PanelModel(l, undefined, src)));
+  });
+
+  it('sorts by lines, files, commits and cost per 100 lines, unknown last', () => {
+    const l = fixtureLedger();
+    l.addAll(edits);
+    const forest = buildForest(new PanelModel(l).allRows());
+    const ids = (key: 'lines' | 'files' | 'costPer100Lines') => flattenView(forest, {}, { key, dir: 'desc' }, new Set()).map((r) => r.node.row.id);
+    assert.deepEqual(ids('lines'), ['s1', 's2', 'c-parent']);
+    assert.deepEqual(ids('files'), ['s1', 's2', 'c-parent']);
+    assert.equal(ids('costPer100Lines')[0], 's1');
+  });
+});
+
 describe('view model: session detail and tasks', () => {
   it('tasks are prompts with their work (subagents included), titles are the first line as given', () => {
     const l = fixtureLedger();

@@ -109,6 +109,36 @@ describe('breakdown panel in the extension host', function () {
     assert.equal(state.locale, vscode.env.language);
   });
 
+  it('every fixture session row carries its output figures (lines, files, commits, cost per 100 lines, the flag)', async () => {
+    const sessions = state.rows.filter((r) => r.subagentId === undefined);
+    // one row (one scatter dot) per session: the fixture's, and those other suites appended
+    assert.deepEqual(sessions.map((r) => r.sessionId).sort(), [...new Set(state.rows.map((r) => r.sessionId))].sort(), 'one row per session');
+    for (const id of [CLAUDE_SESSION_ID, CODEX_SESSION_ID]) assert.ok(sessions.some((r) => r.id === id), `a row for ${id}`);
+    const spend = new Map<string, number>();
+    for (const r of state.rows) spend.set(r.sessionId, (spend.get(r.sessionId) ?? 0) + r.spendNanos);
+    for (const r of sessions) {
+      for (const key of ['linesAdded', 'linesRemoved', 'filesTouched', 'commits', 'survivingShare', 'costPer100Lines', 'noOutput'] as const) {
+        assert.ok(key in r, `${r.id} has ${key}`);
+      }
+      // commits: null (unknown: the fixture folders are not repositories) or a count from git
+      assert.ok(r.commits === null || (Number.isInteger(r.commits) && r.commits >= 0), `${r.id} commits ${r.commits}`);
+      if (r.agent === 'claude-code' || r.agent === 'codex') {
+        // their edits are read: the fixture sessions edited nothing
+        assert.deepEqual([r.linesAdded, r.linesRemoved, r.filesTouched, r.costPer100Lines], [0, 0, 0, null], r.id);
+        assert.equal(r.noOutput, spend.get(r.sessionId)! > 5e9 && !(r.commits !== null && r.commits > 0), `${r.id}: flagged above the $5 default`);
+      } else {
+        assert.deepEqual([r.linesAdded, r.filesTouched, r.noOutput], [null, null, false], `${r.id}: edits not read`);
+      }
+    }
+    for (const id of [CLAUDE_SESSION_ID, CODEX_SESSION_ID]) assert.equal(sessions.find((r) => r.id === id)!.noOutput, false, `${id} spent less than $5`);
+    // a dot click in the webview selects the row like a click in the table
+    const posted = nextPost(isDetail(CODEX_SESSION_ID));
+    api.panel.handleMessage({ type: 'select', rowId: CODEX_SESSION_ID, expandedTasks: [] });
+    const { detail } = await posted;
+    assert.equal(detail?.sessionId, CODEX_SESSION_ID);
+    assert.equal(detail?.agent, 'codex');
+  });
+
   it("a session's detail has its tasks, titled by their prompts (as text), with requests when expanded", async () => {
     const posted = nextPost(isDetail(CLAUDE_SESSION_ID));
     api.panel.handleMessage({ type: 'select', rowId: CLAUDE_SESSION_ID, expandedTasks: [] });
