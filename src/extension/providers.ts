@@ -37,6 +37,8 @@ export class ProviderService extends Disposable {
   readonly onDidChange = this.changed.event;
   /** Auth failures already announced (per provider, until its key changes). */
   private readonly announced = new Set<ProviderId>();
+  /** Restarts of one provider run one after the other (a key change also arrives as a secrets event). */
+  private readonly restarting = new Map<ProviderId, Promise<void>>();
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -109,7 +111,15 @@ export class ProviderService extends Disposable {
     super.dispose();
   }
 
-  private async restart(provider: ProviderId): Promise<void> {
+  private restart(provider: ProviderId): Promise<void> {
+    const next = (this.restarting.get(provider) ?? Promise.resolve()).then(() => this.restartNow(provider)).catch((err: unknown) => {
+      this.log.error(`${PROVIDER_NAMES[provider]}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    this.restarting.set(provider, next);
+    return next;
+  }
+
+  private async restartNow(provider: ProviderId): Promise<void> {
     this.pollers.get(provider)?.stop();
     this.pollers.delete(provider);
     this.announced.delete(provider);

@@ -61,9 +61,12 @@ async function session(theme, label) {
       await anthropic.waitFor({ state: 'visible', timeout: 10000 });
       await anthropic.click();
       await page.waitForFunction(() => document.querySelector('.quick-input-widget input')?.getAttribute('type') === 'password', null, { timeout: 10000 });
+      await input.focus();
       await input.fill(KEY);
-      await page.keyboard.press('Enter');
-      for (let i = 0; i < 100 && provider.requests.length < 2; i++) await page.waitForTimeout(100);
+      await page.waitForFunction((k) => document.querySelector('.quick-input-widget input')?.value === k, KEY, { timeout: 5000 });
+      await input.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+      for (let i = 0; i < 200 && provider.requests.length < 2; i++) await page.waitForTimeout(100);
       assert.ok(provider.requests.length >= 2, `${provider.requests.length} requests`);
       assert.ok(provider.requests.every((r) => r.key === KEY));
     });
