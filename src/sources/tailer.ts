@@ -20,6 +20,11 @@ export interface FileCursor {
   ino: number;
   /** Hex of the file's first bytes (up to HEAD_BYTES) when it was last read: detects replacement. */
   head: string;
+  /**
+   * Hex of the bytes just before `offset` (up to TAIL_BYTES): a file rewritten in place whose
+   * lines moved (same first bytes, other lengths) no longer has them there, and is re-read.
+   */
+  tail?: string;
 }
 
 export interface ReadResult {
@@ -40,6 +45,7 @@ export interface TailerOptions {
 }
 
 const HEAD_BYTES = 64;
+const TAIL_BYTES = 32;
 const NEWLINE = 0x0a;
 
 export class Tailer {
@@ -68,7 +74,7 @@ export class Tailer {
     try {
       const stat = await handle.stat();
       const head = await readHead(handle, Math.min(HEAD_BYTES, stat.size));
-      const restarted = cursor !== undefined && isReplaced(cursor, stat.size, stat.ino, head);
+      const restarted = cursor !== undefined && (isReplaced(cursor, stat.size, stat.ino, head) || !(await tailStillThere(handle, cursor)));
       const start = cursor && !restarted ? cursor.offset : 0;
       const parser = parserFor(restarted || cursor === undefined);
       const result: ReadResult = {
@@ -80,6 +86,7 @@ export class Tailer {
         oversizedLines: 0,
       };
       if (stat.size > start) await this.readLines(handle, start, stat.size, needles, parser, result);
+      result.cursor.tail = await readBytes(handle, Math.max(0, result.cursor.offset - TAIL_BYTES), Math.min(TAIL_BYTES, result.cursor.offset));
       return result;
     } finally {
       await handle.close();
@@ -220,10 +227,22 @@ function containsNeedle(tail: Buffer, data: Buffer, needles: readonly Buffer[]):
 }
 
 async function readHead(handle: import('node:fs/promises').FileHandle, n: number): Promise<string> {
-  if (n === 0) return '';
+  return readBytes(handle, 0, n);
+}
+
+/** Hex of `n` bytes at `position` ('' when n is 0). */
+async function readBytes(handle: import('node:fs/promises').FileHandle, position: number, n: number): Promise<string> {
+  if (n <= 0) return '';
   const buf = Buffer.alloc(n);
-  const { bytesRead } = await handle.read(buf, 0, n, 0);
+  const { bytesRead } = await handle.read(buf, 0, n, position);
   return buf.toString('hex', 0, bytesRead);
+}
+
+/** The bytes before the saved offset are still the ones read then (a cursor without a tail passes). */
+async function tailStillThere(handle: import('node:fs/promises').FileHandle, cursor: FileCursor): Promise<boolean> {
+  if (cursor.tail === undefined || cursor.tail === '') return true;
+  const n = cursor.tail.length / 2;
+  return (await readBytes(handle, cursor.offset - n, n)) === cursor.tail;
 }
 
 /** A file was replaced or truncated when it shrank below what was read, its inode changed, or its first bytes differ. */

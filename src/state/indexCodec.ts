@@ -8,8 +8,8 @@ import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../c
 import type { EditRecord } from '../core/output';
 import type { FileCursor } from '../sources/tailer';
 
-/** 2: prompts (task starts) are stored too. 3: and the agents' edits. */
-export const INDEX_VERSION = 3;
+/** 2: prompts (task starts) are stored too. 3: and the agents' edits. 4: files' tail fingerprints. */
+export const INDEX_VERSION = 4;
 
 export interface FileEntry {
   path: string;
@@ -43,7 +43,7 @@ type EncodedPrompt = [key: string, session: number, timestamp: number, text: str
 type EncodedEdit = [key: string, session: number, timestamp: number, file: number, path: number, linesAdded: number, linesRemoved: number, flags: number];
 const EDIT_EXACT = 1;
 const EDIT_FAILED = 2;
-type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown];
+type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown, tail: string];
 
 const SIDECHAIN = 1;
 const NO_CURSOR = -1;
@@ -68,7 +68,7 @@ export function encodeIndex(s: IndexSnapshot): string {
   ]);
   const files: EncodedFile[] = s.files.map((f) => [
     id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
-    f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null,
+    f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null, f.cursor?.tail ?? '',
   ]);
   const prompts: EncodedPrompt[] = s.prompts.map((p) => [p.key, id(p.sessionId), p.timestamp, p.text, id(p.file)]);
   const edits: EncodedEdit[] = s.edits.map((e) => [
@@ -106,9 +106,12 @@ export function decodeIndex(text: string): IndexSnapshot {
   };
   const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [], prompts: [], edits: [] };
   for (const f of files) {
-    if (!Array.isArray(f) || f.length !== 9) throw new IndexFormatError('malformed file entry');
+    if (!Array.isArray(f) || f.length !== 10) throw new IndexFormatError('malformed file entry');
     const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
-    if (num(f[2]) !== NO_CURSOR) entry.cursor = { path: entry.path, offset: num(f[2]), size: num(f[3]), mtimeMs: num(f[4]), ino: num(f[5]), head: String(f[6]) };
+    if (num(f[2]) !== NO_CURSOR) {
+      entry.cursor = { path: entry.path, offset: num(f[2]), size: num(f[3]), mtimeMs: num(f[4]), ino: num(f[5]), head: String(f[6]) };
+      if (typeof f[9] === 'string' && f[9] !== '') entry.cursor.tail = f[9];
+    }
     if (typeof f[7] === 'string') entry.docStamp = f[7];
     if (f[8] !== null) entry.parserState = f[8];
     out.files.push(entry);

@@ -91,12 +91,12 @@ describe('persistent index', () => {
   it('rejects a corrupt or other-version index with a reason', async () => {
     const store = new IndexStore(dir, fsp);
     assert.deepEqual(await store.load(), { kind: 'missing' });
-    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":3,"strings":[],"files":[],"records":[[');
+    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":4,"strings":[],"files":[],"records":[[');
     const corrupt = await store.load();
     assert.equal(corrupt.kind, 'unusable');
     assert.match((corrupt as { reason: string }).reason, /not valid JSON/);
     fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION + 1, strings: [], files: [], records: [] }));
-    assert.match(((await store.load()) as { reason: string }).reason, /version 4, this build reads version 3/);
+    assert.match(((await store.load()) as { reason: string }).reason, /version 5, this build reads version 4/);
     fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, strings: ['a'], files: [], records: [['k', 0, 7, 0, -1, -1, 0, 1, 1, 0, 0, 0, 0, null, 0, 0, -1, -1]], prompts: [], edits: [] }));
     assert.match(((await store.load()) as { reason: string }).reason, /bad string reference 7/);
   });

@@ -66,6 +66,18 @@ describe('tailer', () => {
     assert.deepEqual(third.events.map((e) => e.key), ['y']);
   });
 
+  it('re-reads a file rewritten in place whose first line changed length past the head fingerprint', async () => {
+    const pad = 'x'.repeat(100); // the change lies beyond the 64-byte head fingerprint
+    const file = writeFile(path.join(dir, 'a.jsonl'), `{"k":"a","pad":"${pad}","n":1}\n`);
+    const tailer = new Tailer(fsp);
+    const first = await readAll(tailer, file);
+    fs.writeFileSync(file, `{"k":"a","pad":"${pad}","n":10}\n{"k":"b","n":2}\n`); // same inode, one byte longer, then a new line
+    const second = await readAll(tailer, file, first.cursor);
+    assert.equal(second.restarted, true);
+    assert.deepEqual(second.events.map((e) => [e.key, asUsage(e).tokens.output]), [['a', 10], ['b', 2]]);
+    assert.equal(second.malformedLines, 0);
+  });
+
   it('counts and skips malformed lines, keeping every good line', async () => {
     const file = writeFile(path.join(dir, 'a.jsonl'), '{"k":"a","n":1}\n{"k":"b",\u0000\u0001 garbage\n{"k":"c","n":3}\n\n');
     const r = await readAll(new Tailer(fsp), file);

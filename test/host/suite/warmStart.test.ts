@@ -60,7 +60,7 @@ describe('persistent index in the extension host', function () {
   });
 
   it('a corrupt index is reported and rebuilt from the logs', async () => {
-    fs.writeFileSync(path.join(storage, 'index.json'), '{"format":"agent-spend-index","version":3,"strin');
+    fs.writeFileSync(path.join(storage, 'index.json'), '{"format":"agent-spend-index","version":4,"strin');
     const log = new Log('Agent Spend (corrupt index test)');
     const live = new LiveSpend(config, log, storage);
     live.start();
