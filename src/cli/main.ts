@@ -219,7 +219,7 @@ export function formatTable(report: Report, by: GroupBy | undefined, warnings: r
   const fmt = (r: string[]) => r.map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   const lines = [fmt(head), widths.map((w) => '─'.repeat(w)).join('  ')];
   rows.forEach((r, i) => {
-    if (i === rows.length - 1 && by) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
+    if (i === rows.length - 1 && by && rows.length > 1) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
     lines.push(fmt(r));
   });
   lines.push('cost: as logged by the agent where it logs one (basis "logged"), else estimated from tokens at list prices' +
