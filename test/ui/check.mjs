@@ -26,6 +26,24 @@ const { check, finish } = checker();
 
 const ITEM = '[id="agent-spend.agent-spend.agentSpend.spend"]';
 
+/**
+ * Hovers the item until its tooltip (containing `text`) shows: a hover is lost when the item
+ * re-renders under the pointer (it updates as the first scan settles), so move away and retry.
+ */
+async function hoverTooltip(page, text) {
+  const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: text }).first();
+  for (let attempt = 1; ; attempt++) {
+    await page.mouse.move(200, 200);
+    await page.locator(ITEM).hover();
+    try {
+      await hover.waitFor({ timeout: 5000 });
+      return hover;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
 async function session({ theme, label, vsixFile }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-ui-'));
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-ui-ws-'));
@@ -48,9 +66,7 @@ async function session({ theme, label, vsixFile }) {
     });
     if (vsixFile) return;
     await check(`${label}: tooltip lists periods and active sessions`, async () => {
-      await page.locator(ITEM).hover();
-      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Agent Spend' }).first();
-      await hover.waitFor({ timeout: 10000 });
+      const hover = await hoverTooltip(page, 'Agent Spend');
       const text = await hover.innerText();
       assert.match(text, /Today\s+\$1\.15\s+2/);
       assert.match(text, /Active now \(2\)/);
@@ -64,9 +80,7 @@ async function session({ theme, label, vsixFile }) {
       // the workbench was started with a $1.30 daily budget: $1.15 is 88 %
       await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('warning-kind'), ITEM, { timeout: 20000 });
       if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-budget-item-${label}.png`), clip: { x: 900, y: 860, width: 500, height: 40 } });
-      await item.hover();
-      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Daily budget' }).first();
-      await hover.waitFor({ timeout: 10000 });
+      const hover = await hoverTooltip(page, 'Daily budget');
       assert.match(await hover.innerText(), /Daily budget[\s\S]*88\s?%[\s\S]*\$1\.15 of \$1\.30/);
       if (shots) await page.screenshot({ path: path.join(shotDir, `statusbar-budget-${label}.png`), clip: { x: 700, y: 330, width: 700, height: 570 } });
     });
