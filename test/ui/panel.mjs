@@ -27,6 +27,17 @@ fs.mkdirSync(shotDir, { recursive: true });
 
 const { check, finish } = checker();
 
+/** The visible grid rows once `ok(rows)` holds (filters apply after a short debounce), or the last ones after 5 s. */
+async function rowsWhen(frame, ok) {
+  let rows = [];
+  for (let i = 0; i < 50; i++) {
+    rows = await visibleRows(frame);
+    if (ok(rows)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return rows;
+}
+
 const THEMES = {
   dark: 'Default Dark Modern',
   light: 'Default Light Modern',
@@ -291,13 +302,11 @@ async function session(label) {
 
     await check(`${label}: filters by text and agent`, async () => {
       await frame.locator('#filter-text').fill('codex-demo');
-      await page.waitForTimeout(300);
-      let rows = await visibleRows(frame);
+      let rows = await rowsWhen(frame, (rs) => rs.length === 1);
       assert.deepEqual(rows.map((r) => r.cells[COL.project]), ['codex-demo']);
       await frame.locator('#filter-text').fill('');
       await frame.locator('#filter-agent').selectOption('codex');
-      await page.waitForTimeout(300);
-      rows = await visibleRows(frame);
+      rows = await rowsWhen(frame, (rs) => rs.length > 1 && rs.every((r) => r.cells[COL.agent] === 'Codex CLI'));
       assert.ok(rows.length > 1 && rows.every((r) => r.cells[COL.agent] === 'Codex CLI'), JSON.stringify(rows.map((r) => r.cells[COL.agent])));
       assert.match(await frame.locator('#sessions-summary').textContent(), /^\d+ sessions of \d+ · \$/);
       await frame.locator('#clear-filters').click();
