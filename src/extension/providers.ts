@@ -15,6 +15,7 @@ import type { Log } from './log';
 
 const secretKey = (p: ProviderId) => `agentSpend.providerKey.${p}`;
 const storedKey = (p: ProviderId) => `agentSpend.billed.${p}`;
+const SECRET_TIMEOUT_MS = 5_000;
 
 /** What the views get per provider: the live poller state, or the figures kept from before. */
 export interface ProviderView {
@@ -60,11 +61,39 @@ export class ProviderService extends Disposable {
   }
 
   async hasKey(provider: ProviderId): Promise<boolean> {
-    return (await this.secrets.get(secretKey(provider))) !== undefined;
+    return (await this.readKey(provider)) !== undefined;
+  }
+
+  /**
+   * The stored key, or undefined. A read that does not answer within SECRET_TIMEOUT_MS (the
+   * secret store of a web workbench can be slow to come up) counts as no key, so the restarts
+   * queued behind it go on; it is reported once in the log.
+   */
+  private async readKey(provider: ProviderId): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SECRET_TIMEOUT_MS)));
+    try {
+      const value = await Promise.race([Promise.resolve(this.secrets.get(secretKey(provider))), timeout]);
+      if (value === 'timeout') {
+        this.log.warn(`${PROVIDER_NAMES[provider]}: the editor's secret storage did not answer within ${SECRET_TIMEOUT_MS / 1000} s; polling waits for the next key change`);
+        return undefined;
+      }
+      return value;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   async setKey(provider: ProviderId, key: string): Promise<void> {
-    await this.secrets.store(secretKey(provider), key);
+    try {
+      await this.secrets.store(secretKey(provider), key);
+    } catch (err) {
+      // Say so rather than fail silently (the message cannot contain the key: it is not in it).
+      const message = `${PROVIDER_NAMES[provider]}: the key could not be stored in the editor's secret storage (${err instanceof Error ? err.message : String(err)})`;
+      this.log.error(message);
+      void vscode.window.showErrorMessage(`Agent Spend: ${message}`);
+      return;
+    }
     this.log.info(`${PROVIDER_NAMES[provider]}: key stored in the editor's secret storage`);
     await this.restart(provider);
   }
@@ -124,7 +153,7 @@ export class ProviderService extends Disposable {
     this.pollers.delete(provider);
     this.announced.delete(provider);
     const settings = this.config.providers[provider];
-    const key = settings.enabled ? await this.secrets.get(secretKey(provider)) : undefined;
+    const key = settings.enabled ? await this.readKey(provider) : undefined;
     if (key) {
       const client = makeClient(provider, key, settings.baseUrl || undefined, {});
       const poller = new ProviderPoller(client, { now: Date.now, setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (h) => clearTimeout(h as NodeJS.Timeout) }, { intervalMs: settings.pollMinutes * 60_000 });
