@@ -8,8 +8,9 @@
  * new one — and costs are integer nano-dollars, so adding and subtracting never
  * drifts and totals are exact to the cent.
  */
-import { isEdit, isPrompt, type AgentId, type EditEvent, type SourceEvent, type TokenCounts, type UsageEvent } from './events';
+import { isEdit, isLimits, isPrompt, type AgentId, type EditEvent, type SourceEvent, type TokenCounts, type UsageEvent } from './events';
 import type { EditRecord } from './output';
+import type { LimitsSnapshot } from './limits';
 import { buildTasks, isHumanPrompt, type PromptRecord, type Task } from './tasks';
 import type { Pricer } from './pricing';
 
@@ -68,6 +69,29 @@ export interface RequestRecord {
 }
 
 export type AddResult = 'added' | 'merged' | 'unchanged';
+
+/** Requests kept as columns (the persistent index's), readable one at a time. */
+export interface RequestRows {
+  readonly length: number;
+  key(i: number): string;
+  record(i: number): UsageEvent;
+  /** One reusable view moved from row to row (for one-pass readers). */
+  cursor?(): { at(i: number): UsageEvent & { costNanos: number | null } };
+}
+
+/**
+ * totals-only mode: requests restored from the index and untouched since, left as columns.
+ * A warm CLI run that reads nothing new builds no lasting object for them; a request is
+ * adopted into the map only when a new copy of it arrives.
+ */
+interface BaseRows {
+  rows: RequestRows;
+  /** Adopted (or removed) rows: no longer read from the columns. */
+  gone: Uint8Array;
+  alive: number;
+  /** key → row, built on the first lookup (only when something new was read). */
+  byKey?: Map<string, number>;
+}
 
 /** What is known of a session beyond its totals (which live in `group('session')`). */
 export interface SessionInfo {
@@ -206,6 +230,7 @@ export class Ledger {
   private changed = new Set<string>();
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
+  private base: BaseRows | undefined;
 
   /**
    * `live`: keeps every grouping, session and per-minute figure up to date as requests
@@ -225,11 +250,14 @@ export class Ledger {
   }
 
   get size(): number {
-    return this.records.size;
+    return this.records.size + (this.base?.alive ?? 0);
   }
 
   get totals(): Readonly<Totals> {
-    return this.agg.totals;
+    if (!this.base || this.base.alive === 0) return this.agg.totals;
+    const t = { ...this.agg.totals };
+    for (const r of this.baseRecords()) applyRecord(t, r, 1);
+    return t;
   }
 
   group(by: GroupBy): ReadonlyMap<string, Totals> {
@@ -237,7 +265,74 @@ export class Ledger {
   }
 
   allRecords(): IterableIterator<RequestRecord> {
-    return this.records.values();
+    return this.base && this.base.alive > 0 ? this.recordsWithBase() : this.records.values();
+  }
+
+  private *recordsWithBase(): IterableIterator<RequestRecord> {
+    yield* this.records.values();
+    yield* this.baseRecords();
+  }
+
+  /**
+   * Every request, for a reader that keeps no reference to them (totals, a report): rows
+   * still in columns come through one reused object, valid until the next step.
+   */
+  *transientRecords(): IterableIterator<RequestRecord> {
+    yield* this.records.values();
+    const base = this.base;
+    if (!base || base.alive === 0) return;
+    if (!base.rows.cursor) {
+      yield* this.baseRecords();
+      return;
+    }
+    const cursor = base.rows.cursor();
+    for (let i = 0; i < base.rows.length; i++) {
+      if (base.gone[i]) continue;
+      const rec = cursor.at(i);
+      rec.costNanos = this.pricer.priceNanos(rec.model, rec.tokens);
+      yield rec as RequestRecord;
+    }
+  }
+
+  /** The base rows still in columns, each as a fresh priced record (short-lived: nothing keeps it). */
+  private *baseRecords(): IterableIterator<RequestRecord> {
+    const base = this.base;
+    if (!base) return;
+    for (let i = 0; i < base.rows.length; i++) {
+      if (base.gone[i]) continue;
+      const rec = base.rows.record(i) as RequestRecord;
+      rec.costNanos = this.pricer.priceNanos(rec.model, rec.tokens);
+      yield rec;
+    }
+  }
+
+  /** Moves a base row into the map (a new copy of its request arrived). */
+  private adoptBase(key: string): void {
+    const base = this.base!;
+    if (!base.byKey) {
+      base.byKey = new Map();
+      for (let i = 0; i < base.rows.length; i++) if (!base.gone[i]) base.byKey.set(base.rows.key(i), i);
+    }
+    const i = base.byKey.get(key);
+    if (i === undefined || base.gone[i]) return;
+    base.gone[i] = 1;
+    base.alive--;
+    base.byKey.delete(key);
+    this.restore([base.rows.record(i)]);
+  }
+
+  /**
+   * Restores the index's deduplicated requests. In totals-only mode they stay as columns
+   * (see BaseRows); in live mode every view needs them as records.
+   */
+  restoreRows(rows: RequestRows): void {
+    if (this.mode === 'live' || this.base || this.records.size > 0) {
+      const all: UsageEvent[] = [];
+      for (let i = 0; i < rows.length; i++) all.push(rows.record(i));
+      this.restore(all);
+      return;
+    }
+    this.base = { rows, gone: new Uint8Array(rows.length), alive: rows.length };
   }
 
   session(sessionId: string): SessionInfo | undefined {
@@ -249,10 +344,12 @@ export class Ledger {
   }
 
   get(key: string): RequestRecord | undefined {
+    if (this.base && !this.records.has(key)) this.adoptBase(key);
     return this.records.get(key);
   }
 
   add(ev: UsageEvent): AddResult {
+    if (this.base && this.base.alive > 0 && !this.records.has(ev.key)) this.adoptBase(ev.key);
     const existing = this.records.get(ev.key);
     if (!existing) {
       const rec = this.toRecord(ev, ev);
@@ -292,7 +389,28 @@ export class Ledger {
     }
   }
 
-  /** Adds usage and prompt events; returns how many changed the ledger. */
+  /** The latest plan limits per agent (never usage; kept in every mode). */
+  private readonly limitsByAgent = new Map<AgentId, LimitsSnapshot>();
+
+  /** Keeps `s` if it is the agent's newest snapshot (by `observedAt`; a tie keeps the known one). */
+  addLimits(s: LimitsSnapshot): boolean {
+    const known = this.limitsByAgent.get(s.agent);
+    if (known && known.observedAt >= s.observedAt) return false;
+    this.limitsByAgent.set(s.agent, s);
+    return true;
+  }
+
+  /** The latest limits snapshot of each agent that logged one. */
+  latestLimits(): LimitsSnapshot[] {
+    return [...this.limitsByAgent.values()];
+  }
+
+  /** Snapshots saved by the persistent index (the newest per agent wins, as in `addLimits`). */
+  restoreLimits(snapshots: Iterable<LimitsSnapshot>): void {
+    for (const s of snapshots) this.addLimits(s);
+  }
+
+  /** Adds usage, prompt, edit and limits events; returns how many changed the ledger. */
   addAll(events: Iterable<SourceEvent>): number {
     let changed = 0;
     for (const e of events) {
@@ -300,6 +418,8 @@ export class Ledger {
         if (this.addPrompt(e)) changed++;
       } else if (isEdit(e)) {
         if (this.addEdit(e)) changed++;
+      } else if (isLimits(e)) {
+        if (this.addLimits(e.snapshot)) changed++;
       } else if (this.add(e) !== 'unchanged') {
         changed++;
       }

@@ -3,7 +3,7 @@
  * the tailer (bounded concurrency), and hands the events to a sink (the ledger).
  * Keeps one cursor and one parser per file between scans, and every problem once.
  */
-import { isEdit, isPrompt, type SourceEvent } from '../core/events';
+import { isPrompt, isUsage, type SourceEvent } from '../core/events';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -32,12 +32,23 @@ export interface ScanWarning {
   count: number;
 }
 
+const NEEDLES = new WeakMap<Source, Buffer[]>();
+
+/** A source's needles as bytes, made once per source (not once per file). */
+function needleBytes(source: Source): Buffer[] {
+  let n = NEEDLES.get(source);
+  if (!n) NEEDLES.set(source, (n = source.needles.map((x) => Buffer.from(x))));
+  return n;
+}
+
 interface TrackedFile {
   source: Source;
   root: string;
   needles: Buffer[];
   cursor?: FileCursor;
   parser?: LineParser;
+  /** A restored line file's parser state, until its parser is needed (most files of a warm start never are). */
+  savedState?: { state: unknown };
   /** Documents: size and mtime of the last reading, and whether it parsed. */
   docStamp?: string;
   docFailures?: number;
@@ -91,6 +102,14 @@ export class Scanner {
   /** Discovers every source's files and reads what is new in each. */
   async scanAll(onProgress?: ScanProgress): Promise<ScanStats> {
     const started = this.now();
+    const seen = await this.discoverAll();
+    const stats = await this.readMany(seen, onProgress);
+    stats.durationMs = this.now() - started;
+    return stats;
+  }
+
+  /** Finds every source's files and tracks them, without reading; returns their paths. */
+  async discoverAll(): Promise<string[]> {
     const seen = new Set<string>();
     const roots = new Set<string>();
     for (const source of this.sources) {
@@ -106,9 +125,29 @@ export class Scanner {
     this.restored.clear();
     // A vanished file's events stay in the ledger (history); only its cursor goes.
     for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
-    const stats = await this.readMany([...seen], onProgress);
-    stats.durationMs = this.now() - started;
-    return stats;
+    return [...seen];
+  }
+
+  /** Bytes not read yet of each tracked file (its size, less what its cursor covers), for planning a scan. */
+  async pendingBytes(stat: (p: string) => Promise<{ size: number }>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    await Promise.all([...this.files].map(async ([path, t]) => {
+      const size = await stat(path).then((st) => st.size, () => 0);
+      out.set(path, Math.max(0, size - (t.cursor?.offset ?? 0)));
+    }));
+    return out;
+  }
+
+  /** Read positions and parser states of files another scanner (a worker) read, as if read here. */
+  adoptFiles(entries: readonly FileEntry[]): void {
+    for (const e of entries) {
+      const t = this.files.get(e.path);
+      if (!t) continue;
+      if (e.docStamp) t.docStamp = e.docStamp;
+      if (e.cursor) t.cursor = e.cursor;
+      t.parser = undefined;
+      t.savedState = e.parserState !== undefined ? { state: e.parserState } : undefined;
+    }
   }
 
   /** Reads what is new in the given files (e.g. from a watcher); unknown paths trigger no discovery. */
@@ -126,7 +165,7 @@ export class Scanner {
       const e: FileEntry = { path, root: t.root };
       if (t.cursor) e.cursor = t.cursor;
       if (t.docStamp) e.docStamp = t.docStamp;
-      const state = t.parser?.saveState?.();
+      const state = t.parser ? t.parser.saveState?.() : t.savedState?.state;
       if (state !== undefined) e.parserState = state;
       out.push(e);
     }
@@ -139,13 +178,13 @@ export class Scanner {
   }
 
   private track(source: Source, root: string, saved: FileEntry | undefined): TrackedFile {
-    const t: TrackedFile = { source, root, needles: source.needles.map((n) => Buffer.from(n)) };
+    const t: TrackedFile = { source, root, needles: needleBytes(source) };
     if (!saved) return t;
     if (saved.docStamp) t.docStamp = saved.docStamp;
     // A line file resumes only with its parser's state; without it, it is read again from the start.
     if (saved.cursor && saved.parserState !== undefined) {
       t.cursor = saved.cursor;
-      t.parser = source.createParser(saved.path, saved.parserState);
+      t.savedState = { state: saved.parserState };
     }
     return t;
   }
@@ -184,7 +223,12 @@ export class Scanner {
       const result = await this.tailer.read(
         path,
         tracked.needles,
-        (fresh) => (fresh || !tracked.parser ? (tracked.parser = tracked.source.createParser(path)) : tracked.parser),
+        (fresh) => {
+          if (fresh) tracked.parser = tracked.source.createParser(path);
+          else tracked.parser ??= tracked.source.createParser(path, tracked.savedState?.state);
+          tracked.savedState = undefined;
+          return tracked.parser;
+        },
         tracked.cursor,
       );
       tracked.cursor = result.cursor;
@@ -267,6 +311,6 @@ export class Scanner {
 function countEvents(stats: ScanStats, events: readonly SourceEvent[]): void {
   for (const e of events) {
     if (isPrompt(e)) stats.prompts++;
-    else if (!isEdit(e)) stats.events++;
+    else if (isUsage(e)) stats.events++;
   }
 }

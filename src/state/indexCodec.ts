@@ -1,15 +1,25 @@
 /**
- * The persistent index as text: every deduplicated request and every file's read
+ * The persistent index as bytes: every deduplicated request and every file's read
  * position, so a restart shows the totals at once and reads only what was appended,
- * and history survives the agents' own log cleanup. Compact JSON: repeated strings
- * (sessions, folders, models, files) go through one string table; records are arrays.
+ * and history survives the agents' own log cleanup.
+ *
+ * Layout (little-endian):
+ *   "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
+ *   request columns: f64[n] × 8 (timestamp, logged cost or NaN, the six token counts),
+ *                    i32[n] × 8 (agent|flags, session, project, branch, model, file, subagent, parent),
+ *                    u32[n + 1] key offsets | keys (utf8)
+ * The header holds everything small or irregular (string table, files with their parser
+ * state, prompts, edits, limits); the requests, tens of thousands of them, are columns that
+ * decode as typed-array views without parsing, which is what makes a warm start cheap.
  */
 import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../core/events';
+import type { LimitsSnapshot } from '../core/limits';
 import type { EditRecord } from '../core/output';
 import type { FileCursor } from '../sources/tailer';
 
-/** 2: prompts (task starts) are stored too. 3: and the agents' edits. 4: files' tail fingerprints. */
-export const INDEX_VERSION = 4;
+/** 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits. */
+export const INDEX_VERSION = 5;
+const MAGIC = 0x58495341; // "ASIX" read as little-endian u32
 
 export interface FileEntry {
   path: string;
@@ -30,42 +40,76 @@ export interface IndexSnapshot {
   prompts: Array<Omit<PromptEvent, 'agent' | 'kind'>>;
   /** Edits made by the agents' own tools (lines and files changed). */
   edits: EditRecord[];
+  /** The latest plan limits per agent (they are not in every file read later). */
+  limits?: LimitsSnapshot[];
 }
 
 export class IndexFormatError extends Error {}
 
-type EncodedRecord = [
-  key: string, agent: number, session: number, project: number, branch: number, model: number, timestamp: number,
-  input: number, output: number, cacheWrite5m: number, cacheWrite1h: number, cacheRead: number, reasoning: number,
-  loggedCostUSD: number | null, file: number, flags: number, subagent: number, parent: number,
-];
 type EncodedPrompt = [key: string, session: number, timestamp: number, text: string, file: number];
 type EncodedEdit = [key: string, session: number, timestamp: number, file: number, path: number, linesAdded: number, linesRemoved: number, flags: number];
 const EDIT_EXACT = 1;
 const EDIT_FAILED = 2;
 type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown, tail: string];
 
-const SIDECHAIN = 1;
+/** Bits of the agent|flags column above the agent's index. */
+const SIDECHAIN = 1 << 8;
+const HAS_LOGGED_COST = 1 << 9;
+const AGENT_MASK = 0xff;
 const NO_CURSOR = -1;
+const F64_COLUMNS = 8;
+const I32_COLUMNS = 8;
 
-export function encodeIndex(s: IndexSnapshot): string {
-  const table: string[] = [];
-  const ids = new Map<string, number>();
-  const id = (v: string | undefined | null): number => {
+const pad8 = (n: number) => (n + 7) & ~7;
+
+class StringTable {
+  readonly list: string[] = [];
+  private readonly ids = new Map<string, number>();
+  id(v: string | undefined | null): number {
     if (v === undefined || v === null) return -1;
-    let i = ids.get(v);
+    let i = this.ids.get(v);
     if (i === undefined) {
-      i = table.length;
-      table.push(v);
-      ids.set(v, i);
+      i = this.list.length;
+      this.list.push(v);
+      this.ids.set(v, i);
     }
     return i;
-  };
-  const records: EncodedRecord[] = s.records.map((r) => [
-    r.key, AGENT_IDS.indexOf(r.agent), id(r.sessionId), id(r.project), id(r.branch), id(r.model), r.timestamp,
-    r.tokens.input, r.tokens.output, r.tokens.cacheWrite5m, r.tokens.cacheWrite1h, r.tokens.cacheRead, r.tokens.reasoning,
-    r.loggedCostUSD ?? null, id(r.file), r.sidechain ? SIDECHAIN : 0, id(r.subagentId), id(r.parentSessionId),
-  ]);
+  }
+}
+
+export function encodeIndex(s: IndexSnapshot): Buffer {
+  const table = new StringTable();
+  const id = (v: string | undefined | null) => table.id(v);
+  const n = s.records.length;
+  const f64 = new Float64Array(F64_COLUMNS * n);
+  const i32 = new Int32Array(I32_COLUMNS * n);
+  const keys: Buffer[] = new Array(n);
+  const keyOffsets = new Uint32Array(n + 1);
+  let keyBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const r = s.records[i]!;
+    const t = r.tokens;
+    f64[i] = r.timestamp;
+    f64[n + i] = r.loggedCostUSD ?? NaN;
+    f64[2 * n + i] = t.input;
+    f64[3 * n + i] = t.output;
+    f64[4 * n + i] = t.cacheWrite5m;
+    f64[5 * n + i] = t.cacheWrite1h;
+    f64[6 * n + i] = t.cacheRead;
+    f64[7 * n + i] = t.reasoning;
+    i32[i] = AGENT_IDS.indexOf(r.agent) | (r.sidechain ? SIDECHAIN : 0) | (r.loggedCostUSD !== undefined ? HAS_LOGGED_COST : 0);
+    i32[n + i] = id(r.sessionId);
+    i32[2 * n + i] = id(r.project);
+    i32[3 * n + i] = id(r.branch);
+    i32[4 * n + i] = id(r.model);
+    i32[5 * n + i] = id(r.file);
+    i32[6 * n + i] = id(r.subagentId);
+    i32[7 * n + i] = id(r.parentSessionId);
+    const k = Buffer.from(r.key, 'utf8');
+    keys[i] = k;
+    keyBytes += k.length;
+    keyOffsets[i + 1] = keyBytes;
+  }
   const files: EncodedFile[] = s.files.map((f) => [
     id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
     f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null, f.cursor?.tail ?? '',
@@ -74,27 +118,197 @@ export function encodeIndex(s: IndexSnapshot): string {
   const edits: EncodedEdit[] = s.edits.map((e) => [
     e.key, id(e.sessionId), e.timestamp, id(e.file), id(e.path), e.linesAdded, e.linesRemoved, (e.exact ? EDIT_EXACT : 0) | (e.failed ? EDIT_FAILED : 0),
   ]);
-  return JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, strings: table, files, records, prompts, edits });
+  const header = Buffer.from(JSON.stringify({
+    format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, requests: n, keyBytes,
+    strings: table.list, files, prompts, edits, limits: s.limits ?? [],
+  }), 'utf8');
+  const columnsAt = pad8(12 + header.length);
+  const total = columnsAt + f64.byteLength + i32.byteLength + keyOffsets.byteLength + keyBytes;
+  const out = Buffer.alloc(total);
+  out.writeUInt32LE(MAGIC, 0);
+  out.writeUInt32LE(INDEX_VERSION, 4);
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  let at = columnsAt;
+  for (const part of [f64, i32, keyOffsets]) {
+    Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
+    at += part.byteLength;
+  }
+  for (const k of keys) at += k.copy(out, at);
+  return out;
 }
 
-/** Parses an index; throws IndexFormatError naming what is wrong (corrupt, other version). */
-export function decodeIndex(text: string): IndexSnapshot {
+/**
+ * The requests of a decoded index, still as columns. `record(i)` builds one request;
+ * strings are shared (one object per distinct session, folder, model and file).
+ */
+export class RequestColumns {
+  constructor(
+    readonly length: number,
+    private readonly f64: Float64Array,
+    private readonly i32: Int32Array,
+    private readonly keyOffsets: Uint32Array,
+    private readonly keyBytes: Buffer,
+    private readonly strings: readonly string[],
+  ) {}
+
+  key(i: number): string {
+    return this.keyBytes.toString('utf8', this.keyOffsets[i], this.keyOffsets[i + 1]);
+  }
+
+  record(i: number): UsageEvent {
+    const n = this.length;
+    const f = this.f64;
+    const c = this.i32;
+    const s = this.strings;
+    const flags = c[i]!;
+    const rec: UsageEvent = {
+      key: this.key(i), agent: AGENT_IDS[flags & AGENT_MASK]!, sessionId: s[c[n + i]!] ?? '', project: s[c[2 * n + i]!] ?? '',
+      model: s[c[4 * n + i]!] ?? null, timestamp: f[i]!,
+      tokens: { input: f[2 * n + i]!, output: f[3 * n + i]!, cacheWrite5m: f[4 * n + i]!, cacheWrite1h: f[5 * n + i]!, cacheRead: f[6 * n + i]!, reasoning: f[7 * n + i]! },
+      file: s[c[5 * n + i]!] ?? '',
+    };
+    const branch = c[3 * n + i]!;
+    if (branch >= 0) rec.branch = s[branch]!;
+    if ((flags & HAS_LOGGED_COST) !== 0) rec.loggedCostUSD = f[n + i]!;
+    if ((flags & SIDECHAIN) !== 0) rec.sidechain = true;
+    const sub = c[6 * n + i]!;
+    if (sub >= 0) rec.subagentId = s[sub]!;
+    const parent = c[7 * n + i]!;
+    if (parent >= 0) rec.parentSessionId = s[parent]!;
+    return rec;
+  }
+
+  /**
+   * One reusable object moved from row to row (`at(i)`): for one-pass readers that keep no
+   * reference (a report's totals), so a warm run allocates nothing per request.
+   */
+  cursor(): RowCursor {
+    return new RowCursor(this);
+  }
+
+  /** Fills `c` with row i (the key is read only if asked for). */
+  fill(c: RowCursor, i: number): void {
+    const n = this.length;
+    const f = this.f64;
+    const col = this.i32;
+    const s = this.strings;
+    const flags = col[i]!;
+    c.row = i;
+    c.agent = AGENT_IDS[flags & AGENT_MASK]!;
+    c.sessionId = s[col[n + i]!] ?? '';
+    c.project = s[col[2 * n + i]!] ?? '';
+    const branch = col[3 * n + i]!;
+    c.branch = branch >= 0 ? s[branch] : undefined;
+    c.model = s[col[4 * n + i]!] ?? null;
+    c.file = s[col[5 * n + i]!] ?? '';
+    const sub = col[6 * n + i]!;
+    c.subagentId = sub >= 0 ? s[sub] : undefined;
+    const parent = col[7 * n + i]!;
+    c.parentSessionId = parent >= 0 ? s[parent] : undefined;
+    c.timestamp = f[i]!;
+    c.loggedCostUSD = (flags & HAS_LOGGED_COST) !== 0 ? f[n + i]! : undefined;
+    c.sidechain = (flags & SIDECHAIN) !== 0 ? true : undefined;
+    const t = c.tokens;
+    t.input = f[2 * n + i]!;
+    t.output = f[3 * n + i]!;
+    t.cacheWrite5m = f[4 * n + i]!;
+    t.cacheWrite1h = f[5 * n + i]!;
+    t.cacheRead = f[6 * n + i]!;
+    t.reasoning = f[7 * n + i]!;
+  }
+
+  *records(): IterableIterator<UsageEvent> {
+    for (let i = 0; i < this.length; i++) yield this.record(i);
+  }
+
+  /** Rejects references and numbers a valid index cannot hold (a damaged file must not load as wrong totals). */
+  validate(): void {
+    const n = this.length;
+    const strings = this.strings.length;
+    for (let i = 0; i < n; i++) {
+      const agent = this.i32[i]! & AGENT_MASK;
+      if (agent >= AGENT_IDS.length || (this.i32[i]! & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
+      for (let c = 1; c < I32_COLUMNS; c++) {
+        const ref = this.i32[c * n + i]!;
+        if (ref < -1 || ref >= strings) throw new IndexFormatError(`request ${i}: bad string reference ${ref}`);
+      }
+      if (!Number.isFinite(this.f64[i]!)) throw new IndexFormatError(`request ${i}: bad timestamp`);
+      for (let c = 2; c < F64_COLUMNS; c++) {
+        const v = this.f64[c * n + i]!;
+        if (!(v >= 0) || !Number.isInteger(v)) throw new IndexFormatError(`request ${i}: bad token count ${v}`);
+      }
+      if (this.keyOffsets[i + 1]! <= this.keyOffsets[i]!) throw new IndexFormatError(`request ${i}: empty key`);
+    }
+  }
+}
+
+/** A request row seen through one reusable object (see RequestColumns.cursor). */
+export class RowCursor {
+  row = -1;
+  agent: AgentId = 'claude-code';
+  sessionId = '';
+  project = '';
+  branch: string | undefined = undefined;
+  model: string | null = null;
+  file = '';
+  subagentId: string | undefined = undefined;
+  parentSessionId: string | undefined = undefined;
+  timestamp = 0;
+  loggedCostUSD: number | undefined = undefined;
+  sidechain: true | undefined = undefined;
+  costNanos: number | null = null;
+  readonly tokens = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 };
+  constructor(private readonly columns: RequestColumns) {}
+  get key(): string {
+    return this.columns.key(this.row);
+  }
+  at(i: number): this {
+    this.columns.fill(this, i);
+    return this;
+  }
+}
+
+export interface DecodedIndex extends Omit<IndexSnapshot, 'records'> {
+  requests: RequestColumns;
+}
+
+/** Parses an index without building its requests; throws IndexFormatError naming what is wrong. */
+export function decodeIndexColumns(buf: Buffer): DecodedIndex {
+  if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) throw new IndexFormatError('not an Agent Spend index (or an older text index)');
+  const version = buf.readUInt32LE(4);
+  if (version !== INDEX_VERSION) throw new IndexFormatError(`version ${version}, this build reads version ${INDEX_VERSION}`);
+  const headerLen = buf.readUInt32LE(8);
+  if (12 + headerLen > buf.length) throw new IndexFormatError('truncated header');
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(buf.toString('utf8', 12, 12 + headerLen));
   } catch (e) {
-    throw new IndexFormatError(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new IndexFormatError(`header is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (!isObj(raw) || raw['format'] !== 'agent-spend-index') throw new IndexFormatError('not an Agent Spend index');
-  if (raw['version'] !== INDEX_VERSION) throw new IndexFormatError(`version ${String(raw['version'])}, this build reads version ${INDEX_VERSION}`);
-  const strings = raw['strings'];
-  const files = raw['files'];
-  const records = raw['records'];
-  const prompts = raw['prompts'];
-  const edits = raw['edits'];
-  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(records) || !Array.isArray(prompts) || !Array.isArray(edits)) {
+  const { strings, files, prompts, edits, limits } = raw;
+  const n = raw['requests'];
+  const keyBytes = raw['keyBytes'];
+  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(prompts) || !Array.isArray(edits) ||
+      !Array.isArray(limits) || !isCount(n) || !isCount(keyBytes)) {
     throw new IndexFormatError('missing or malformed tables');
   }
+  const columnsAt = pad8(12 + headerLen);
+  const f64Bytes = 8 * F64_COLUMNS * n;
+  const i32Bytes = 4 * I32_COLUMNS * n;
+  const offBytes = 4 * (n + 1);
+  if (columnsAt + f64Bytes + i32Bytes + offBytes + keyBytes !== buf.length) throw new IndexFormatError(`size ${buf.length} does not match ${n} requests (truncated or damaged)`);
+  // Typed-array views need aligned offsets; a Buffer from the pool may start anywhere.
+  const body = (buf.byteOffset & 7) === 0 ? buf : Buffer.from(buf);
+  const base = body.byteOffset + columnsAt;
+  const f64 = new Float64Array(body.buffer, base, F64_COLUMNS * n);
+  const i32 = new Int32Array(body.buffer, base + f64Bytes, I32_COLUMNS * n);
+  const keyOffsets = new Uint32Array(body.buffer, base + f64Bytes + i32Bytes, n + 1);
+  if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
+  const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(columnsAt + f64Bytes + i32Bytes + offBytes), strings as string[]);
+  requests.validate();
+
   const str = (i: unknown): string | undefined => {
     if (i === -1) return undefined;
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= strings.length) throw new IndexFormatError(`bad string reference ${String(i)}`);
@@ -104,7 +318,7 @@ export function decodeIndex(text: string): IndexSnapshot {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new IndexFormatError(`bad number ${String(v)}`);
     return v;
   };
-  const out: IndexSnapshot = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], records: [], prompts: [], edits: [] };
+  const out: DecodedIndex = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], requests, prompts: [], edits: [], limits: [] };
   for (const f of files) {
     if (!Array.isArray(f) || f.length !== 10) throw new IndexFormatError('malformed file entry');
     const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
@@ -115,25 +329,6 @@ export function decodeIndex(text: string): IndexSnapshot {
     if (typeof f[7] === 'string') entry.docStamp = f[7];
     if (f[8] !== null) entry.parserState = f[8];
     out.files.push(entry);
-  }
-  for (const r of records) {
-    if (!Array.isArray(r) || r.length !== 18 || typeof r[0] !== 'string') throw new IndexFormatError('malformed request record');
-    const agent = AGENT_IDS[num(r[1])] as AgentId | undefined;
-    if (!agent) throw new IndexFormatError(`unknown agent ${String(r[1])}`);
-    const model = str(r[5]) ?? null;
-    const tokens = { input: num(r[7]), output: num(r[8]), cacheWrite5m: num(r[9]), cacheWrite1h: num(r[10]), cacheRead: num(r[11]), reasoning: num(r[12]) };
-    const rec: UsageEvent = {
-      key: r[0], agent, sessionId: str(r[2]) ?? '', project: str(r[3]) ?? '', model, timestamp: num(r[6]), tokens, file: str(r[14]) ?? '',
-    };
-    const branch = str(r[4]);
-    if (branch !== undefined) rec.branch = branch;
-    if (r[13] !== null) rec.loggedCostUSD = num(r[13]);
-    if ((num(r[15]) & SIDECHAIN) !== 0) rec.sidechain = true;
-    const sub = str(r[16]);
-    if (sub !== undefined) rec.subagentId = sub;
-    const parent = str(r[17]);
-    if (parent !== undefined) rec.parentSessionId = parent;
-    out.records.push(rec);
   }
   for (const p of prompts) {
     if (!Array.isArray(p) || p.length !== 5 || typeof p[0] !== 'string' || typeof p[3] !== 'string') throw new IndexFormatError('malformed prompt record');
@@ -148,9 +343,27 @@ export function decodeIndex(text: string): IndexSnapshot {
     if ((num(e[7]) & EDIT_FAILED) !== 0) rec.failed = true;
     out.edits.push(rec);
   }
+  out.limits = limits.filter(isLimitsSnapshot);
   return out;
+}
+
+/** Parses an index into plain records; throws IndexFormatError naming what is wrong. */
+export function decodeIndex(buf: Buffer): IndexSnapshot {
+  const { requests, ...rest } = decodeIndexColumns(buf);
+  return { ...rest, records: [...requests.records()] };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function isLimitsSnapshot(v: unknown): v is LimitsSnapshot {
+  return isObj(v) && typeof v['agent'] === 'string' && (AGENT_IDS as readonly string[]).includes(v['agent']) && typeof v['source'] === 'string' &&
+    typeof v['observedAt'] === 'number' && Array.isArray(v['windows']) &&
+    v['windows'].every((w) => isObj(w) && typeof w['kind'] === 'string' && typeof w['usedPercent'] === 'number');
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+

@@ -1,15 +1,15 @@
 /**
- * Where the index lives on disk: `<dir>/index.json`, written atomically (temp file +
+ * Where the index lives on disk: `<dir>/index.bin`, written atomically (temp file +
  * rename, so a reader never sees half a file) under a lock file, so two VS Code windows
  * (or the CLI) never interleave writes. A lock left by a crashed writer is taken over
  * once it is older than STALE_LOCK_MS or its process is gone.
  */
 import * as path from 'node:path';
-import { decodeIndex, encodeIndex, IndexFormatError, type IndexSnapshot } from './indexCodec';
+import { decodeIndexColumns, encodeIndex, IndexFormatError, type DecodedIndex, type IndexSnapshot } from './indexCodec';
 
 export interface IndexFs {
   readFile(p: string): Promise<Buffer>;
-  writeFile(p: string, data: string, opts: { flag: 'wx' | 'w' }): Promise<void>;
+  writeFile(p: string, data: string | Uint8Array, opts: { flag: 'wx' | 'w' }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(p: string): Promise<void>;
   mkdir(p: string, opts: { recursive: true }): Promise<unknown>;
@@ -19,7 +19,7 @@ export interface IndexFs {
 export const STALE_LOCK_MS = 30_000;
 
 export type LoadResult =
-  | { kind: 'loaded'; snapshot: IndexSnapshot; bytes: number }
+  | { kind: 'loaded'; snapshot: DecodedIndex; bytes: number }
   | { kind: 'missing' }
   /** Corrupt or from another version: the caller rebuilds from the logs. */
   | { kind: 'unusable'; reason: string };
@@ -33,13 +33,16 @@ export interface IndexStoreOptions {
 
 export class IndexStore {
   readonly file: string;
+  /** The text index of versions 1–4, removed once a binary one is written. */
+  private readonly legacyFile: string;
   private readonly lock: string;
   private readonly now: () => number;
   private readonly pid: number;
   private readonly isAlive: (pid: number) => boolean;
 
   constructor(readonly dir: string, private readonly fs: IndexFs, opts: IndexStoreOptions = {}) {
-    this.file = path.join(dir, 'index.json');
+    this.file = path.join(dir, 'index.bin');
+    this.legacyFile = path.join(dir, 'index.json');
     this.lock = path.join(dir, 'index.lock');
     this.now = opts.now ?? Date.now;
     this.pid = opts.pid ?? process.pid;
@@ -51,11 +54,14 @@ export class IndexStore {
     try {
       buf = await this.fs.readFile(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        const legacy = await this.fs.stat(this.legacyFile).then(() => true, () => false);
+        return legacy ? { kind: 'unusable', reason: 'it is in the text format of an older version' } : { kind: 'missing' };
+      }
       return { kind: 'unusable', reason: `cannot read ${this.file}: ${(err as Error).message}` };
     }
     try {
-      return { kind: 'loaded', snapshot: decodeIndex(buf.toString('utf8')), bytes: buf.length };
+      return { kind: 'loaded', snapshot: decodeIndexColumns(buf), bytes: buf.length };
     } catch (err) {
       if (err instanceof IndexFormatError) return { kind: 'unusable', reason: err.message };
       throw err;
@@ -70,6 +76,7 @@ export class IndexStore {
       const tmp = `${this.file}.${this.pid}.${this.now()}.tmp`;
       await this.fs.writeFile(tmp, encodeIndex(snapshot), { flag: 'w' });
       await this.fs.rename(tmp, this.file);
+      await this.fs.unlink(this.legacyFile).catch(() => undefined);
       return true;
     } finally {
       await this.fs.unlink(this.lock).catch(() => undefined);
@@ -78,9 +85,11 @@ export class IndexStore {
 
   /** Removes the index (history clear). */
   async clear(): Promise<void> {
-    await this.fs.unlink(this.file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    for (const f of [this.file, this.legacyFile]) {
+      await this.fs.unlink(f).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   private async acquire(): Promise<boolean> {

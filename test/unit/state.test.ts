@@ -9,7 +9,7 @@ import { buildReport } from '../../src/core/report';
 import { createSources } from '../../src/sources/registry';
 import { Scanner } from '../../src/sources/scanner';
 import { Tailer } from '../../src/sources/tailer';
-import { decodeIndex, encodeIndex, INDEX_VERSION, type IndexSnapshot } from '../../src/state/indexCodec';
+import { decodeIndex, encodeIndex, INDEX_VERSION, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
 import { IndexStore, STALE_LOCK_MS } from '../../src/state/indexStore';
 import { REAL_LOGS, REPO_ROOT, claudeAssistant, tempDir, writeFile } from './helpers';
 
@@ -42,8 +42,10 @@ describe('persistent index', () => {
   it('round-trips every request and read position of the real logs; a warm scan reads nothing', async function () {
     this.timeout(60000);
     const cold = await scanReal();
-    const text = encodeIndex({ savedAt: 1, files: cold.scanner.exportFiles(), records: [...cold.ledger.allRecords()], prompts: [...cold.ledger.allPrompts()], edits: [...cold.ledger.allEdits()] });
-    const snapshot = decodeIndex(text);
+    const bytes = encodeIndex({ savedAt: 1, files: cold.scanner.exportFiles(), records: [...cold.ledger.allRecords()], prompts: [...cold.ledger.allPrompts()], edits: [...cold.ledger.allEdits()] });
+    // at an odd offset inside a larger buffer (as a pooled Buffer may be): columns are copied to aligned memory
+    const shifted = Buffer.concat([Buffer.alloc(3), bytes]).subarray(3);
+    const snapshot = decodeIndex(shifted);
     assert.equal(snapshot.records.length, cold.ledger.size);
     const coldPrompts = [...cold.ledger.allPrompts()];
     assert.ok(coldPrompts.length > 100, `${coldPrompts.length} prompts`);
@@ -88,17 +90,45 @@ describe('persistent index', () => {
     assert.equal(second.totals.unpricedRequests, 0);
   });
 
-  it('rejects a corrupt or other-version index with a reason', async () => {
+  it('rejects a corrupt, truncated, other-version or text-format index with a reason', async () => {
     const store = new IndexStore(dir, fsp);
     assert.deepEqual(await store.load(), { kind: 'missing' });
-    fs.writeFileSync(store.file, '{"format":"agent-spend-index","version":4,"strings":[],"files":[],"records":[[');
-    const corrupt = await store.load();
-    assert.equal(corrupt.kind, 'unusable');
-    assert.match((corrupt as { reason: string }).reason, /not valid JSON/);
-    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION + 1, strings: [], files: [], records: [] }));
-    assert.match(((await store.load()) as { reason: string }).reason, /version 5, this build reads version 4/);
-    fs.writeFileSync(store.file, JSON.stringify({ format: 'agent-spend-index', version: INDEX_VERSION, strings: ['a'], files: [], records: [['k', 0, 7, 0, -1, -1, 0, 1, 1, 0, 0, 0, 0, null, 0, 0, -1, -1]], prompts: [], edits: [] }));
-    assert.match(((await store.load()) as { reason: string }).reason, /bad string reference 7/);
+    const good = encodeIndex({ savedAt: 1, files: [], prompts: [], edits: [], records: [
+      { agent: 'codex', key: 'k1', sessionId: 's', project: '/p', model: 'gpt-5', timestamp: 1, file: '/f', tokens: { input: 1, output: 2, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 } },
+      { agent: 'claude-code', key: 'k2', sessionId: 's', project: '/p', model: null, timestamp: 2, file: '/f', tokens: { input: 3, output: 4, cacheWrite5m: 5, cacheWrite1h: 6, cacheRead: 7, reasoning: 0 }, loggedCostUSD: 0.5, sidechain: true, branch: 'main' },
+    ] });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(store.file, good);
+    const loaded = await store.load();
+    assert.equal(loaded.kind, 'loaded');
+    assert.deepEqual([...(loaded as { snapshot: DecodedIndex }).snapshot.requests.records()].map((r) => [r.key, r.tokens.cacheRead, r.loggedCostUSD, r.sidechain, r.branch, r.model]),
+      [['k1', 0, undefined, undefined, undefined, 'gpt-5'], ['k2', 7, 0.5, true, 'main', null]]);
+    const reason = async (bytes: Buffer | string) => {
+      fs.writeFileSync(store.file, bytes);
+      const r = await store.load();
+      assert.equal(r.kind, 'unusable');
+      return (r as { reason: string }).reason;
+    };
+    assert.match(await reason(good.subarray(0, good.length - 3)), /does not match 2 requests/);
+    const future = Buffer.from(good);
+    future.writeUInt32LE(INDEX_VERSION + 1, 4);
+    assert.match(await reason(future), new RegExp(`version ${INDEX_VERSION + 1}, this build reads version ${INDEX_VERSION}`));
+    const header = Buffer.from(good);
+    header[12] = 0x78; // the header JSON's opening brace
+    assert.match(await reason(header), /header is not valid JSON/);
+    // a token count damaged into a fraction (the last f64 column, first request)
+    const damaged = Buffer.from(good);
+    const tokensAt = damaged.length - (4 * 3 + 4) - 4 * 8 * 2 - 8 * 2;
+    damaged.writeDoubleLE(0.5, tokensAt);
+    assert.match(await reason(damaged), /request 0: bad token count 0.5/);
+    assert.match(await reason('{"format":"agent-spend-index","version":4,"strings":[]'), /not an Agent Spend index/);
+    // a text index of an older version beside no binary one: rebuilt (and removed by the next save)
+    fs.rmSync(store.file);
+    fs.writeFileSync(path.join(dir, 'index.json'), '{"format":"agent-spend-index","version":4}');
+    assert.match(((await store.load()) as { reason: string }).reason, /text format of an older version/);
+    assert.equal(await store.save({ savedAt: 2, files: [], records: [], prompts: [], edits: [] }), true);
+    assert.ok(!fs.existsSync(path.join(dir, 'index.json')));
+    assert.equal((await store.load()).kind, 'loaded');
   });
 
   it('writes atomically under a lock; a second writer backs off, a stale lock is taken over', async () => {
@@ -119,7 +149,7 @@ describe('persistent index', () => {
     fs.writeFileSync(path.join(dir, 'index.lock'), JSON.stringify({ pid: 111, at: clock }));
     clock += STALE_LOCK_MS + 1;
     assert.equal(await b.save({ ...snap, savedAt: 6 }), true);
-    assert.equal((await a.load() as { snapshot: IndexSnapshot }).snapshot.savedAt, 6);
+    assert.equal((await a.load() as { snapshot: DecodedIndex }).snapshot.savedAt, 6);
     // concurrent saves from two stores: both complete, the file is whole, no temp files left
     const results = await Promise.all([a.save({ ...snap, savedAt: 7 }), b.save({ ...snap, savedAt: 8 })]);
     assert.ok(results.includes(true));
@@ -150,10 +180,10 @@ describe('persistent index', () => {
       const after = run(home, index);
       assert.equal(after.totals.requests, 3);
       assert.equal(after.totals.outputTokens, 23);
-      fs.writeFileSync(path.join(index, 'index.json'), 'garbage');
+      fs.writeFileSync(path.join(index, 'index.bin'), 'garbage');
       const rebuilt = run(home, index);
       assert.equal(rebuilt.totals.outputTokens, 18, 'rebuilt from the logs on disk (the deleted log is gone for good)');
-      assert.ok(rebuilt.warnings.some((w) => /index .* was unusable \(not valid JSON/.test(w)), rebuilt.warnings.join('\n'));
+      assert.ok(rebuilt.warnings.some((w) => /index .* was unusable \(not an Agent Spend index/.test(w)), rebuilt.warnings.join('\n'));
       assert.equal(run(home, index).totals.outputTokens, 18);
     });
   });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { UsageEvent } from '../../src/core/events';
 import type { LineParser } from '../../src/sources/source';
 import { candidateLines, type FileCursor, Tailer } from '../../src/sources/tailer';
+import { parseTime } from '../../src/sources/json';
 import { asUsage, tempDir, tokens, writeFile } from './helpers';
 
 /** A minimal parser: lines like {"k":"a","n":5} become one event each. */
@@ -157,5 +158,28 @@ describe('tailer', () => {
         }),
       { numRuns: Number(process.env.FC_RUNS ?? 60) },
     );
+  });
+});
+
+describe('parseTime', () => {
+  it('agrees with Date.parse on the forms agents write and on near misses', () => {
+    const samples = [
+      '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.1Z', '2026-01-01T00:00:00.12Z', '2026-01-01T00:00:00.123Z',
+      '2025-11-13T16:00:16.999999Z', '2026-02-28T23:59:59.5Z', '2024-02-29T12:00:00.000Z', '1999-12-31T23:59:59.000000001Z',
+      '2026-04-31T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T00:60:00Z', '2026-01-01T00:00:00.Z',
+      '2026-01-01T00:00:00+02:00', '2026-01-01T00:00:00.123+05:30', '2026-01-01 00:00:00Z', '2026-1-01T00:00:00Z', 'x026-01-01T00:00:00Z',
+      '2026-01-01T00:00:00.12aZ', '', 'garbage',
+    ];
+    for (const s of samples) {
+      const expected = Date.parse(s);
+      assert.equal(parseTime(s), Number.isNaN(expected) ? undefined : expected, s);
+    }
+    assert.equal(parseTime(1234), undefined);
+    assert.equal(parseTime('0050-01-01T00:00:00Z'), Date.parse('0050-01-01T00:00:00Z'), 'two-digit years are not Date.UTC\'s 19xx');
+    fc.assert(fc.property(fc.date({ min: new Date(Date.UTC(100, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), fc.integer({ min: 0, max: 9 }), (d, frac) => {
+      const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+      const s = frac === 0 ? iso.slice(0, 19) + 'Z' : iso.slice(0, 19) + '.' + (iso.slice(20, 23) + '123456').slice(0, frac) + 'Z';
+      assert.equal(parseTime(s), Date.parse(s), s);
+    }), { numRuns: 2000 });
   });
 });
