@@ -16,6 +16,11 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node18',
     banner: { js: '#!/usr/bin/env node' } },
+  // Claude Code's status line: its own small bundle, loaded by cli.js before the rest; minified
+  // always (less to compile: ~5 ms of its ~15 ms over node's own start-up).
+  { ...common, minify: true, entryPoints: ['src/cli/statusline.ts'], outfile: 'dist/statusline.js', platform: 'node', format: 'cjs', target: 'node18' },
+  // A cold scan's worker threads (see src/cli/parallelScan.ts).
+  { ...common, entryPoints: ['src/cli/scanWorker.ts'], outfile: 'dist/scanWorker.js', platform: 'node', format: 'cjs', target: 'node18' },
 ];
 if (existsSync('src/extension/extension.ts')) {
   builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node',

@@ -7,13 +7,16 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { AGENT_IDS, type AgentId } from '../core/events';
-import { GROUP_BYS, type GroupBy, Ledger } from '../core/ledger';
+import { GROUP_BYS, type GroupBy, Ledger, spendNanosOf, type RequestRecord } from '../core/ledger';
 import { Pricer } from '../core/pricing';
 import { runBilled } from './billed';
+import { processDeps as statuslineProcessDeps, runStatusline } from './statusline';
+import { LiveUsageError, runLive } from './live';
 import { summarizeEdits } from '../core/output';
-import { buildReport, unpricedModels, type Report, type ReportTotals } from '../core/report';
+import { buildReport, type Report, type ReportTotals } from '../core/report';
 import { splitAiderPaths } from '../sources/locations';
-import { createSources, IMPLEMENTED_AGENTS } from '../sources/registry';
+import { createSources, IMPLEMENTED_AGENTS, type SourceSettings } from '../sources/registry';
+import { scanParallel } from './parallelScan';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexStore } from '../state/indexStore';
@@ -42,6 +45,9 @@ const HELP = `agent-spend ${VERSION} — what your AI coding agents spent, from 
 Usage:
   agent-spend report [options]
   agent-spend billed --provider anthropic|openai|openrouter [--since D] [--until D] [--base-url URL] [--json]
+  agent-spend statusline [--state-dir DIR]   one line for Claude Code's status line (JSON on stdin; always exits 0)
+  agent-spend now [--json] [--all] [--state-dir DIR]   sessions running now: spend, burn rate, context fill
+  agent-spend limits [--json] [--state-dir DIR]        plan-limit windows per agent (logged | statusline | estimated)
 
 Options:
   --json                 print one JSON object instead of a table
@@ -135,14 +141,17 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   if (args.geminiHome) await assertReadableDir('--gemini-home', args.geminiHome);
   const sourceEnv = { env: { ...env }, home: env['HOME'] || env['USERPROFILE'] || os.homedir(), platform: process.platform };
   if (args.claudeDirs.length > 0) sourceEnv.env['CLAUDE_CONFIG_DIR'] = args.claudeDirs.join(',');
-  const sources = createSources(sourceEnv, fs, {
+  const settings: SourceSettings = {
     prompts: false, // a report has no tasks: skip the prompt needles (one pass over the bytes each)
-    edits: args.by === 'session', // lines changed are shown per session only: otherwise skip the edit needles too
+    // Lines changed are shown per session only: otherwise skip the edit needles too, unless an index is kept
+    // (it must hold every session's edits for a later `--by session` run).
+    edits: args.by === 'session' || args.indexDir !== undefined,
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
     ...splitAiderPaths(args.aiderPaths.length > 0 ? args.aiderPaths : [process.cwd()]),
-  });
+  };
+  const sources = createSources(sourceEnv, fs, settings);
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(fs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
@@ -152,7 +161,8 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   if (store) {
     const loaded = await store.load();
     if (loaded.kind === 'loaded') {
-      ledger.restore(loaded.snapshot.records);
+      ledger.restoreRows(loaded.snapshot.requests);
+      ledger.restoreLimits(loaded.snapshot.limits ?? []);
       for (const e of loaded.snapshot.edits) ledger.addEdit(e);
       scanner.restoreFiles(loaded.snapshot.files);
       restoredFiles = loaded.snapshot.files.length;
@@ -160,14 +170,22 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
       indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
     }
   }
-  const stats = await scanner.scanAll();
+  const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, (p) => fs.stat(p), (w) => scanWarnings.push(w));
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
-  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [], edits: [...ledger.allEdits()] }))) {
+  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
-  const report = buildReport(ledger.allRecords(), {
+  // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
+  const unpricedCounts = new Map<string, number>();
+  function* countingUnpriced(records: Iterable<RequestRecord>): IterableIterator<RequestRecord> {
+    for (const r of records) {
+      if (spendNanosOf(r) === null) unpricedCounts.set(r.model ?? '(unknown model)', (unpricedCounts.get(r.model ?? '(unknown model)') ?? 0) + 1);
+      yield r;
+    }
+  }
+  const report = buildReport(countingUnpriced(ledger.transientRecords()), {
     ...(args.since ? { since: args.since } : {}),
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
@@ -184,7 +202,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
     warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp, OpenCode data in ~/.local/share/opencode, Cline/Roo/Kilo tasks in the editor's globalStorage`);
   }
-  const unpriced = unpricedModels(ledger.allRecords());
+  const unpriced = [...unpricedCounts].sort((a, b) => b[1] - a[1]);
   if (unpriced.length > 0) {
     warnings.push(`unpriced (no price for the model, not counted as $0): ${unpriced.map(([m, n]) => `${m} × ${n}`).join(', ')}`);
   }
@@ -240,6 +258,17 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
       return 0;
     }
     if (command === 'billed') return runBilled(rest, process.env, out, err);
+    // Usually answered by dist/statusline.js before this bundle loads (see index.ts); this is the fallback.
+    if (command === 'statusline') return runStatusline(rest, statuslineProcessDeps(out));
+    if (command === 'now' || command === 'limits') {
+      if (rest.includes('-h') || rest.includes('--help')) {
+        out(HELP);
+        return 0;
+      }
+      return await runLive(command, rest, process.env, out).catch((e: unknown) => {
+        throw e instanceof LiveUsageError ? new UsageError(e.message) : e;
+      });
+    }
     if (command !== 'report') throw new UsageError(`unknown command "${command}" (see agent-spend --help)`);
     if (rest.includes('-h') || rest.includes('--help')) {
       out(HELP);

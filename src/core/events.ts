@@ -3,6 +3,7 @@
  * Pure types + zod schemas: no I/O, no `vscode`.
  */
 import * as z from 'zod/mini';
+import type { LimitsSnapshot } from './limits';
 
 export const AGENT_IDS = ['claude-code', 'codex', 'gemini-cli', 'opencode', 'cline', 'roo-code', 'kilo-code', 'aider'] as const;
 export const AgentIdSchema = z.enum(AGENT_IDS);
@@ -113,8 +114,24 @@ export const EditEventSchema = z.object({
 });
 export type EditEvent = z.infer<typeof EditEventSchema>;
 
-/** What a source emits: usage of a request, a prompt, or an edit. */
-export type SourceEvent = UsageEvent | PromptEvent | EditEvent;
+/**
+ * Plan limits as an agent logged them (Codex `token_count.rate_limits`), emitted when they
+ * change. Never usage: the ledger keeps the latest snapshot per agent apart from requests.
+ */
+export interface LimitsEvent {
+  kind: 'limits';
+  agent: AgentId;
+  /** Unique per observation (the session and the event's time). */
+  key: string;
+  sessionId: string;
+  /** Epoch ms of the log event (= `snapshot.observedAt`). */
+  timestamp: number;
+  file: string;
+  snapshot: LimitsSnapshot;
+}
+
+/** What a source emits: usage of a request, a prompt, an edit, or plan limits. */
+export type SourceEvent = UsageEvent | PromptEvent | EditEvent | LimitsEvent;
 
 export function isPrompt(e: SourceEvent): e is PromptEvent {
   return (e as PromptEvent).kind === 'prompt';
@@ -124,7 +141,11 @@ export function isEdit(e: SourceEvent): e is EditEvent {
   return (e as EditEvent).kind === 'edit';
 }
 
-/** A request's usage (neither a prompt nor an edit). */
+export function isLimits(e: SourceEvent): e is LimitsEvent {
+  return (e as LimitsEvent).kind === 'limits';
+}
+
+/** A request's usage (neither a prompt, an edit nor limits). */
 export function isUsage(e: SourceEvent): e is UsageEvent {
   return (e as { kind?: string }).kind === undefined;
 }

@@ -23,7 +23,8 @@
  */
 import * as path from 'node:path';
 import type { Dirent } from 'node:fs';
-import { PROMPT_TEXT_MAX, type EditEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, type EditEvent, type LimitsEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import type { LimitWindow, LimitWindowKind, LimitsSnapshot } from '../core/limits';
 import { extractPatch, parseApplyPatch, type PatchFile } from './editCounts';
 import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from './json';
@@ -35,6 +36,11 @@ export interface CodexSourceOptions {
   prompts?: boolean;
   /** Also read `apply_patch` calls and their outputs (lines added/removed). Default true. */
   edits?: boolean;
+  /**
+   * Also read plan limits (`token_count.rate_limits`) as `LimitsEvent`s. Default false (opt-in
+   * until every consumer of the events handles them; the registry turns it on).
+   */
+  limits?: boolean;
 }
 
 /** An apply_patch call waiting for its output (JSON-able: saved with the file's offset). */
@@ -112,8 +118,9 @@ export class CodexSource implements Source {
 
   createParser(file: string, state?: unknown): LineParser {
     const edits = this.opts.edits !== false;
-    if (state !== undefined) return CodexParser.restore(file, state, edits);
-    return new CodexParser(file, edits);
+    const limits = this.opts.limits === true;
+    if (state !== undefined) return CodexParser.restore(file, state, edits, limits);
+    return new CodexParser(file, edits, limits);
   }
 
   /** Collects rollouts under `dir`; false when `dir` is missing or unreadable. */
@@ -167,21 +174,25 @@ export class CodexParser implements LineParser {
   private lastTimestamp = 0;
   /** apply_patch calls (call_id →) whose output has not been read yet. */
   private readonly pending = new Map<string, PendingPatch>();
+  /** Signature of the last limits emitted from this file (Codex repeats them on every token_count). */
+  private lastLimits: string | null = null;
 
-  constructor(private readonly file: string, private readonly edits = true) {}
+  constructor(private readonly file: string, private readonly edits = true, private readonly limits = false) {}
 
   saveState(): unknown {
     const state: Record<string, unknown> = { stack: this.stack, model: this.model, lastTimestamp: this.lastTimestamp };
     if (this.pending.size > 0) state.pending = [...this.pending.values()];
+    if (this.lastLimits !== null) state.lastLimits = this.lastLimits;
     return state;
   }
 
   /** A parser continuing from `saveState()`; anything not of that shape gives a fresh parser. */
-  static restore(file: string, state: unknown, edits = true): CodexParser {
-    const parser = new CodexParser(file, edits);
+  static restore(file: string, state: unknown, edits = true, limits = false): CodexParser {
+    const parser = new CodexParser(file, edits, limits);
     if (isObject(state) && Array.isArray(state.pending)) {
       for (const p of state.pending) if (isPendingPatch(p)) parser.pending.set(p.callId, p);
     }
+    if (isObject(state) && typeof state.lastLimits === 'string') parser.lastLimits = state.lastLimits;
     if (!isObject(state) || !Array.isArray(state.stack) || !state.stack.every(isSessionCtx)) return parser;
     parser.stack.push(...(state.stack as SessionCtx[]).map((c) => ({ ...c, prev: c.prev ? ([...c.prev] as unknown as Usage) : null })));
     parser.model = typeof state.model === 'string' ? state.model : null;
@@ -208,7 +219,7 @@ export class CodexParser implements LineParser {
           return this.onUserMessage(payload, this.timestampOf(record.timestamp), previous);
         }
         if (payload.type !== 'token_count') return [];
-        return this.onTokenCount(payload, this.timestampOf(record.timestamp));
+        return this.onTokenCountAndLimits(payload, this.timestampOf(record.timestamp));
       default:
         return [];
     }
@@ -245,6 +256,31 @@ export class CodexParser implements LineParser {
     if (model !== undefined) this.model = model;
     const cwd = nonEmpty(payload.cwd);
     if (cwd !== undefined) this.top().project = cwd;
+  }
+
+  /** A `token_count` record: the call's usage (if any), then the plan limits (if changed). */
+  private onTokenCountAndLimits(payload: Record<string, unknown>, timestamp: number): SourceEvent[] {
+    const usage: SourceEvent[] = this.onTokenCount(payload, timestamp);
+    if (!this.limits) return usage;
+    const limits = this.onRateLimits(payload.rate_limits, timestamp);
+    return limits ? [...usage, limits] : usage;
+  }
+
+  /**
+   * Plan limits, emitted only when they differ from the last ones of this file. Skipped while a
+   * replayed ancestor is on top: a replay repeats the parent's old figures with new timestamps.
+   */
+  private onRateLimits(value: unknown, timestamp: number): LimitsEvent | undefined {
+    if (this.stack.length > 1) return undefined;
+    const read = readRateLimits(value, timestamp);
+    if (!read) return undefined;
+    const signature = JSON.stringify(read);
+    if (signature === this.lastLimits) return undefined;
+    this.lastLimits = signature;
+    const ctx = this.top();
+    const snapshot: LimitsSnapshot = { agent: 'codex', source: 'logged', observedAt: timestamp, sessionId: ctx.id, windows: read.windows };
+    if (read.planType !== undefined) snapshot.planType = read.planType;
+    return { kind: 'limits', agent: 'codex', key: `codexl:${ctx.id}:${timestamp}`, sessionId: ctx.id, timestamp, file: this.file, snapshot };
   }
 
   private onTokenCount(payload: Record<string, unknown>, timestamp: number): UsageEvent[] {
@@ -371,6 +407,39 @@ export class CodexParser implements LineParser {
 function isRestart(total: Usage, prev: Usage, last: Usage | null): boolean {
   for (let i = 0; i < total.length; i++) if (total[i]! < prev[i]!) return true;
   return last !== null && sameUsage(total, last) && !sameUsage(subtract(total, prev), last);
+}
+
+/**
+ * `rate_limits` → windows (null when absent, null, or without a usable window). `primary` /
+ * `secondary`: `{used_percent, window_minutes, resets_at (epoch s) | resets_in_seconds (relative
+ * to the event, older CLIs)}`. The kind comes from `window_minutes` (300 → five-hour, 10080 →
+ * weekly, else other); without it, primary → five-hour and secondary → weekly.
+ */
+export function readRateLimits(value: unknown, timestamp: number): { windows: LimitWindow[]; planType?: string } | null {
+  if (!isObject(value)) return null;
+  const windows: LimitWindow[] = [];
+  for (const [field, fallback] of [['primary', 'five-hour'], ['secondary', 'weekly']] as const) {
+    const w = readWindow(value[field], fallback, timestamp);
+    if (w) windows.push(w);
+  }
+  if (windows.length === 0) return null;
+  const planType = nonEmpty(value.plan_type);
+  return planType === undefined ? { windows } : { windows, planType };
+}
+
+function readWindow(value: unknown, fallback: LimitWindowKind, timestamp: number): LimitWindow | undefined {
+  if (!isObject(value)) return undefined;
+  const used = value.used_percent;
+  if (typeof used !== 'number' || !Number.isFinite(used)) return undefined;
+  const minutes = typeof value.window_minutes === 'number' && Number.isFinite(value.window_minutes) && value.window_minutes > 0 ? value.window_minutes : undefined;
+  const kind: LimitWindowKind = minutes === undefined ? fallback : minutes === 300 ? 'five-hour' : minutes === 10080 ? 'weekly' : 'other';
+  const w: LimitWindow = { kind, usedPercent: Math.max(0, used) };
+  if (minutes !== undefined) w.windowMinutes = minutes;
+  const at = value.resets_at;
+  const inSeconds = value.resets_in_seconds;
+  if (typeof at === 'number' && Number.isFinite(at) && at > 0) w.resetsAt = Math.round(at * 1000);
+  else if (typeof inSeconds === 'number' && Number.isFinite(inSeconds) && inSeconds >= 0 && timestamp > 0) w.resetsAt = timestamp + Math.round(inSeconds * 1000);
+  return w;
 }
 
 function readUsage(value: unknown): Usage | null {

@@ -25,6 +25,8 @@ export interface SourceSettings {
   prompts?: boolean;
   /** Read the agents' edit tool calls (lines added/removed) too. Default true. */
   edits?: boolean;
+  /** Read the plan limits agents log (Codex `rate_limits`). Default true. */
+  limits?: boolean;
 }
 
 /** Agents with a reader in this build. */
@@ -38,7 +40,7 @@ export function createSources(env: SourceEnv, fs: SourceFs, settings: SourceSett
   const prompts = settings.prompts ?? true;
   const edits = settings.edits ?? true;
   if (on('claude-code')) sources.push(new ClaudeCodeSource(env, fs, { extraPaths: settings.claudeCodePaths ?? [], prompts, edits }));
-  if (on('codex')) sources.push(new CodexSource(env, fs, { ...(settings.codexHome ? { home: settings.codexHome } : {}), prompts, edits }));
+  if (on('codex')) sources.push(new CodexSource(env, fs, { ...(settings.codexHome ? { home: settings.codexHome } : {}), prompts, edits, limits: settings.limits ?? true }));
   if (on('gemini-cli')) sources.push(new GeminiCliSource(env, fs, settings.geminiHome ? { home: settings.geminiHome } : {}));
   if (on('opencode')) sources.push(new OpenCodeSource(env, fs, settings.openCodeDataDir ? { dataDir: settings.openCodeDataDir } : {}));
   // One reader for the Cline family; each event carries its own agent id (filtered below).

@@ -640,3 +640,131 @@ describe('CodexSource', () => {
     });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('CodexSource: plan limits (rate_limits)', () => {
+  type LimitsEvent = import('../../src/core/events').LimitsEvent;
+  const withLimits = () => new CodexSource(envFor(tmp()), realFs, { limits: true });
+  const limitsOf = (events: readonly unknown[]) => events.filter((e): e is LimitsEvent => (e as { kind?: string }).kind === 'limits');
+  function parseAll(source: CodexSource, file: string) {
+    const parser = source.createParser(file);
+    const out: import('../../src/core/events').SourceEvent[] = [];
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      if (!source.needles.some((n) => line.includes(n))) continue;
+      out.push(...parser.parseLine(line));
+    }
+    return out;
+  }
+  const tc = (timestamp: string, rateLimits: unknown, info: unknown = null): Rec => ({ timestamp, type: 'event_msg', payload: { type: 'token_count', info, rate_limits: rateLimits } });
+
+  it('resets_at form: windows by window_minutes, epoch ms, plan type; emitted only when they change; usage still emitted', () => {
+    const c = u(100, 0, 10);
+    const rl = (p: number) => ({ limit_id: 'codex', limit_name: null, primary: { used_percent: p, window_minutes: 300, resets_at: 1775674998 }, secondary: { used_percent: 1.0, window_minutes: 10080, resets_at: 1776261798 }, credits: null, plan_type: 'plus' });
+    const t1 = '2026-04-08T14:19:41.295Z';
+    const file = writeFile(path.join(tmp(), rolloutName(ID_A)), [
+      meta(ID_A), turnContext('gpt-5-codex'),
+      tc(t1, rl(4), { total_token_usage: usageJson(c), last_token_usage: usageJson(c) }),
+      tc('2026-04-08T14:19:42.000Z', rl(4), { total_token_usage: usageJson(c), last_token_usage: usageJson(c) }), // repeated: no event
+      tc('2026-04-08T14:20:00.000Z', rl(6), null),
+    ]);
+    const events = parseAll(withLimits(), file);
+    assert.equal(usageOnly(events).length, 1);
+    const limits = limitsOf(events);
+    assert.equal(limits.length, 2);
+    assert.deepEqual(limits[0], {
+      kind: 'limits', agent: 'codex', key: `codexl:${ID_A}:${Date.parse(t1)}`, sessionId: ID_A, timestamp: Date.parse(t1), file,
+      snapshot: {
+        agent: 'codex', source: 'logged', observedAt: Date.parse(t1), sessionId: ID_A, planType: 'plus',
+        windows: [
+          { kind: 'five-hour', usedPercent: 4, windowMinutes: 300, resetsAt: 1775674998_000 },
+          { kind: 'weekly', usedPercent: 1, windowMinutes: 10080, resetsAt: 1776261798_000 },
+        ],
+      },
+    });
+    assert.equal(limits[1]!.snapshot.windows[0]!.usedPercent, 6);
+    // off by default: the existing consumers see no limits events
+    assert.equal(limitsOf(parseAll(new CodexSource(envFor(tmp()), realFs), file)).length, 0);
+  });
+
+  it('resets_in_seconds form (older CLIs): relative to the event time; info: null events still give limits', () => {
+    const t = '2025-09-01T10:00:00.000Z';
+    const file = writeFile(path.join(tmp(), rolloutName(ID_B)), [
+      meta(ID_B),
+      tc(t, { primary: { used_percent: 12.5, window_minutes: 300, resets_in_seconds: 3600 }, secondary: { used_percent: 40, window_minutes: 10080, resets_in_seconds: 86_400 } }),
+    ]);
+    const [ev] = limitsOf(parseAll(withLimits(), file));
+    assert.deepEqual(ev!.snapshot.windows, [
+      { kind: 'five-hour', usedPercent: 12.5, windowMinutes: 300, resetsAt: Date.parse(t) + 3_600_000 },
+      { kind: 'weekly', usedPercent: 40, windowMinutes: 10080, resetsAt: Date.parse(t) + 86_400_000 },
+    ]);
+    assert.equal(ev!.snapshot.planType, undefined);
+  });
+
+  it('guards every field: kinds without window_minutes, other lengths, bad numbers, absent or empty rate_limits', () => {
+    const p = withLimits().createParser('f');
+    const line = (t: string, rl: unknown) => limitsOf(p.parseLine(JSON.stringify(tc(t, rl))));
+    assert.deepEqual(line('2026-01-01T00:00:01Z', { primary: { used_percent: 5 }, secondary: { used_percent: 6 } })[0]!.snapshot.windows,
+      [{ kind: 'five-hour', usedPercent: 5 }, { kind: 'weekly', usedPercent: 6 }]);
+    assert.deepEqual(line('2026-01-01T00:00:02Z', { primary: { used_percent: 7, window_minutes: 1440, resets_at: 'soon' }, secondary: { used_percent: '6' } })[0]!.snapshot.windows,
+      [{ kind: 'other', usedPercent: 7, windowMinutes: 1440 }]);
+    for (const rl of [null, undefined, {}, { primary: null }, { primary: { used_percent: null } }, { credits: { has_credits: true } }, 'x']) {
+      assert.deepEqual(line('2026-01-01T00:00:03Z', rl), [], JSON.stringify(rl));
+    }
+  });
+
+  it('keeps the last limits across saveState/restore (no re-emission); skips limits while a replayed parent is on top', () => {
+    const s = withLimits();
+    const rl = { primary: { used_percent: 9, window_minutes: 300, resets_at: 1763091446 } };
+    const p1 = s.createParser('f');
+    p1.parseLine(JSON.stringify(meta(ID_C)));
+    assert.equal(limitsOf(p1.parseLine(JSON.stringify(tc(ts(), rl)))).length, 1);
+    const p2 = s.createParser('f', JSON.parse(JSON.stringify(p1.saveState!())));
+    assert.equal(limitsOf(p2.parseLine(JSON.stringify(tc(ts(), rl)))).length, 0);
+    // a resumed rollout replays its parent's token_counts (old figures, new timestamps)
+    const p3 = s.createParser('g');
+    p3.parseLine(JSON.stringify(meta(ID_C2)));
+    p3.parseLine(JSON.stringify(meta(ID_P)));
+    const c = u(10, 0, 1);
+    const replayed = p3.parseLine(JSON.stringify(tc(ts(), rl, { total_token_usage: usageJson(c), last_token_usage: usageJson(c) })));
+    assert.equal(usageOnly(replayed).length, 1);
+    assert.equal(limitsOf(replayed).length, 0);
+  });
+
+  it('real rollouts: the latest limits event of each file equals the last rate_limits in it (independent scan)', () => {
+    const root = path.resolve(__dirname, '../../..', '../shared/real-logs/codex');
+    if (!fs.existsSync(root)) return;
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.name.endsWith('.jsonl') && fs.readFileSync(full, 'utf8').includes('"rate_limits":{')) files.push(full);
+      }
+    };
+    walk(root);
+    assert.ok(files.length >= 5, `found ${files.length} files with rate_limits`);
+    let checked = 0;
+    for (const file of files) {
+      // independent: the last token_count line whose rate_limits has a numeric primary used_percent
+      let expected: { at: number; primary: Record<string, number>; secondary?: Record<string, number>; plan?: string } | undefined;
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        const r = JSON.parse(line) as { timestamp?: string; type?: string; payload?: { type?: string; rate_limits?: { primary?: Record<string, number>; secondary?: Record<string, number>; plan_type?: string } | null } };
+        const rl = r.type === 'event_msg' && r.payload?.type === 'token_count' ? r.payload.rate_limits : undefined;
+        if (rl && typeof rl.primary?.used_percent === 'number') expected = { at: Date.parse(r.timestamp!), primary: rl.primary, secondary: rl.secondary, plan: rl.plan_type };
+      }
+      if (!expected) continue;
+      const events = limitsOf(parseAll(withLimits(), file));
+      const last = events[events.length - 1]!;
+      const win = (w: Record<string, number>, kind: string) => ({ kind, usedPercent: w.used_percent, windowMinutes: w.window_minutes, resetsAt: w.resets_at! * 1000 });
+      assert.deepEqual(last.snapshot.windows, [win(expected.primary, 'five-hour'), ...(expected.secondary ? [win(expected.secondary, 'weekly')] : [])], file);
+      assert.equal(last.snapshot.planType, expected.plan, file);
+      assert.ok(last.timestamp <= expected.at, file); // emitted at the first event showing these figures
+      // changes only: far fewer events than token_count records, and no two consecutive equal
+      for (let i = 1; i < events.length; i++) assert.notDeepEqual(events[i]!.snapshot.windows, events[i - 1]!.snapshot.windows);
+      checked++;
+    }
+    assert.equal(checked, files.length);
+  });
+});

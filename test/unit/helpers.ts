@@ -1,8 +1,9 @@
 /** Shared test helpers: temp folders, real-log paths, record builders in the agents' real shapes. */
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EditEventSchema, isEdit, isPrompt, isUsage, PromptEventSchema, UsageEventSchema, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
+import { EditEventSchema, isEdit, isLimits, isPrompt, isUsage, PromptEventSchema, UsageEventSchema, type SourceEvent, type TokenCounts, type UsageEvent } from '../../src/core/events';
 
 /** Repository root (tests run from out/test/unit). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -99,5 +100,6 @@ export function usageOnly(events: readonly SourceEvent[]): UsageEvent[] {
 export function validateEvent(e: SourceEvent): void {
   if (isPrompt(e)) PromptEventSchema.parse(e);
   else if (isEdit(e)) EditEventSchema.parse(e);
+  else if (isLimits(e)) assert.ok(e.snapshot.windows.length > 0 && e.snapshot.source === 'logged', 'a limits event has windows');
   else UsageEventSchema.parse(e);
 }
