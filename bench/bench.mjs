@@ -1290,7 +1290,7 @@ async function main() {
         run: async (env, r) => {
           const idx = path.join(work, `cold-${r}`);
           const res = await measure(method, process.execPath, cliArgs(idx), { env, cwd: dir });
-          if (!pristine && res.code === 0 && fs.existsSync(path.join(idx, 'index.json'))) { pristine = path.join(work, 'pristine'); fs.renameSync(idx, pristine); }
+          if (!pristine && res.code === 0 && fs.existsSync(path.join(idx, 'index.bin'))) { pristine = path.join(work, 'pristine'); fs.renameSync(idx, pristine); }
           else fs.rmSync(idx, { recursive: true, force: true });
           return res;
         },

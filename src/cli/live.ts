@@ -12,14 +12,14 @@ import * as os from 'node:os';
 import { AGENT_IDS, type AgentId } from '../core/events';
 import { Ledger } from '../core/ledger';
 import { estimatedClaudeLimits, mergeLimits, type AgentLimits } from '../core/limits';
-import { liveSessions, type ContextFigure, type LiveSession } from '../core/live';
+import { liveSessions, type LiveSession } from '../core/live';
 import { Pricer } from '../core/pricing';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources } from '../sources/registry';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { resolveStateDir } from '../state/stateDir';
-import { latestStatuslineLimits, readSnapshots, type StateFs, type StatuslineSnapshot } from '../state/statuslineSnapshots';
+import { contextFigures, latestStatuslineLimits, readSnapshots, type StateFs, type StatuslineSnapshot } from '../state/statuslineSnapshots';
 
 export class LiveUsageError extends Error {}
 
@@ -106,23 +106,6 @@ async function scan(args: LiveArgs, env: NodeJS.ProcessEnv): Promise<Scanned> {
     ...read.problems.map((p) => `status line snapshot ${p.file}: ${p.reason}`),
   ];
   return { ledger, lastWrites, snapshots: read.snapshots, warnings };
-}
-
-/** Claude Code's own context figures, per session, from the status line snapshots. */
-export function contextFigures(snapshots: readonly StatuslineSnapshot[]): Map<string, ContextFigure> {
-  const out = new Map<string, ContextFigure>();
-  for (const s of snapshots) {
-    const id = s.input.sessionId;
-    const c = s.input.contextWindow;
-    if (!id || !c || (out.get(id)?.observedAt ?? -Infinity) >= s.receivedAt) continue;
-    const f: ContextFigure = { sessionId: id, observedAt: s.receivedAt };
-    if (c.usedPercent !== undefined) f.usedPercent = c.usedPercent;
-    if (c.contextWindowSize !== undefined) f.contextWindowSize = c.contextWindowSize;
-    const u = c.currentUsage;
-    if (u) f.totalInputTokens = (u.inputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0) + (u.cacheReadInputTokens ?? 0);
-    out.set(id, f);
-  }
-  return out;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());

@@ -20,6 +20,8 @@ import { scanParallel } from './parallelScan';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexStore } from '../state/indexStore';
+import { buildSpendSummary, writeSpendSummary } from '../state/spendSummary';
+import { resolveStateDir } from '../state/stateDir';
 
 const VERSION = '0.1.0';
 
@@ -175,6 +177,13 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
   if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
+  }
+  if (store) {
+    // What `agent-spend statusline` prints "today" from (it never scans): refreshed with the index.
+    const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
+    await writeSpendSummary(fs, stateDir, buildSpendSummary(ledger.transientRecords(), Date.now())).catch((e: unknown) => {
+      indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+    });
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.

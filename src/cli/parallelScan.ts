@@ -74,9 +74,14 @@ export async function scanParallel(
   const workerScript = opts.workerScript ?? path.join(__dirname, 'scanWorker.js');
   const [mine, ...theirs] = splitBySize(pending, threads);
   const parts = theirs.filter((g) => g.length > 0).map((g) => runWorker(workerScript, { ...job, paths: g }));
+  const trace = process.env['AGENT_SPEND_TRACE'] ? (what: string) => process.stderr.write(`[scan] ${what} at ${Math.round(performance.now())} ms\n`) : undefined;
+  trace?.(`started ${parts.length} worker(s), ${Math.round(total / 1e6)} MB to read`);
   const own = await scanner.readFiles(mine!);
+  trace?.('own share read');
   const stats = { ...own };
-  for (const settled of await Promise.allSettled(parts)) {
+  const settledParts = await Promise.allSettled(parts);
+  trace?.('workers answered');
+  for (const settled of settledParts) {
     if (settled.status === 'rejected') throw settled.reason instanceof Error ? settled.reason : new Error(String(settled.reason));
     const part = settled.value;
     const decoded = decodeIndexColumns(Buffer.from(part.index.buffer, part.index.byteOffset, part.index.byteLength));
@@ -92,12 +97,14 @@ export async function scanParallel(
     stats.events += part.stats.events;
     stats.prompts += part.stats.prompts;
   }
+  trace?.('merged');
   return stats;
 }
 
 function runWorker(script: string, job: ScanJob): Promise<ScanPart> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: job });
+    // A small young generation: the worker's garbage is short-lived JSON, and its heap adds to the process's RSS.
+    const worker = new Worker(script, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     let done = false;
     worker.once('message', (m: ScanPart) => {
       done = true;

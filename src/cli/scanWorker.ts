@@ -15,8 +15,11 @@ async function run(job: ScanJob): Promise<void> {
   const scanner = new Scanner(createSources(job.sourceEnv, fs, job.settings), new Tailer(fs), (events) => ledger.addAll(events), {
     onWarning: (w) => warnings.push(w),
   });
+  const trace = process.env['AGENT_SPEND_TRACE'] ? (what: string) => process.stderr.write(`[worker] ${what} at ${Math.round(performance.now())} ms\n`) : undefined;
+  trace?.('started');
   await scanner.discoverAll();
   const stats = await scanner.readFiles(job.paths);
+  trace?.('read');
   const mine = new Set(job.paths);
   const index = encodeIndex({
     savedAt: 0, files: scanner.exportFiles().filter((f) => mine.has(f.path)), records: [...ledger.allRecords()], prompts: [],
@@ -25,6 +28,7 @@ async function run(job: ScanJob): Promise<void> {
   // Warnings carry their final counts (the scanner raises the count of a repeated problem in place);
   // folder problems are the main thread's to report (it discovered the same folders).
   const part: ScanPart = { index, warnings: warnings.filter((w) => mine.has(w.path)), stats };
+  trace?.('encoded');
   parentPort!.postMessage(part, [index.buffer as ArrayBuffer]);
 }
 

@@ -343,6 +343,14 @@ export class Ledger {
     return this.sessionInfo.values();
   }
 
+  /** Live mode: the session of a request read from `file` (undefined when none was). */
+  sessionOfFile(file: string): string | undefined {
+    const keys = this.fileKeys.get(file);
+    if (!keys) return undefined;
+    for (const k of keys) return this.records.get(k)?.sessionId;
+    return undefined;
+  }
+
   get(key: string): RequestRecord | undefined {
     if (this.base && !this.records.has(key)) this.adoptBase(key);
     return this.records.get(key);

@@ -8,6 +8,9 @@ import { budgetLines, type BudgetStatus } from './budgets';
 import { costBasis, type Totals } from './ledger';
 import { agoText, PROVIDER_LABELS, type ModelProvider } from './reconcile';
 import type { Period, SessionSummary, SpendSummary } from './summary';
+import { limitsTooltipLines, type AgentLimits, type EstimatedBlockInfo } from './limits';
+import { liveTooltipLines, type LiveSession } from './live';
+import { planWorthSentence, type PlanWorth } from './plans';
 
 export interface StatusViewOptions {
   period: Period;
@@ -28,6 +31,13 @@ export interface StatusViewOptions {
    * billing configured; no tooltip line when absent or empty.
    */
   billed?: ReadonlyArray<{ provider: ModelProvider; billedNanos: number | null; estimatedNanos: number; ageMs: number | null }>;
+  /** What is running now (src/core/live.ts), plan limits and plan worth: the text leads with the running count. */
+  live?: {
+    sessions: readonly LiveSession[];
+    limits: readonly AgentLimits[];
+    estimated?: EstimatedBlockInfo;
+    plans: readonly PlanWorth[];
+  };
 }
 
 export interface StatusView {
@@ -60,16 +70,17 @@ export function buildStatusView(s: SpendSummary, o: StatusViewOptions): StatusVi
     ? usd(block.spendNanos) + (block.unpricedRequests > 0 ? '+' : '')
     : totals ? usd(totals.spendNanos) + (totals.unpricedRequests > 0 ? '+' : '') : usd(0);
   const burn = active && o.showBurnRate && s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min` : '';
-  const icon = active ? '$(pulse)' : '$(graph-line)';
+  const running = o.live ? o.live.sessions.filter((x) => x.state === 'running').length : 0;
+  const icon = active || running > 0 ? '$(pulse)' : '$(graph-line)';
   const periodLabel = block ? `block · ${formatDuration(block.timeLeftMs)} left` : PERIOD_LABEL[o.period];
-  const text = `${icon} ${amount} ${periodLabel}${burn}`;
+  const text = running > 0 ? `${icon} ${running} running · ${amount} ${periodLabel}${burn}` : `${icon} ${amount} ${periodLabel}${burn}`;
   const basis = totals ? costBasis(totals) : 'none';
   const basisWord = basis === 'logged' ? 'as logged by the agents' : basis === 'mixed' ? 'estimated and logged' : 'estimated';
   const budgetState = worstBudgetState(o.budgets ?? []);
   const accessibilityLabel = `Agent Spend: ${amount.replace('+', ' plus unpriced requests')} ${basisWord} ${periodLabel}` +
     (budgetState === 'over' ? ', a budget is exceeded' : budgetState === 'warn' ? ', a budget is near its limit' : '') +
     (burn ? `, burning ${usd(s.burnRateNanosPerMin!)} per minute` : '') +
-    (active ? `, ${s.activeSessions.length} agent session${s.activeSessions.length > 1 ? 's' : ''} active` : '');
+    (running > 0 ? `, ${running} agent session${running > 1 ? 's' : ''} running` : active ? `, ${s.activeSessions.length} agent session${s.activeSessions.length > 1 ? 's' : ''} active` : '');
   return { text, tooltip: buildTooltip(s, o), accessibilityLabel, budgetState };
 }
 
@@ -82,7 +93,12 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
     lines.push(`| ${label} | ${usd(t.spendNanos)}${t.unpricedRequests ? '+' : ''} | ${t.requests.toLocaleString(o.locale)} | ${formatTokens(tokenSum(t))} |`);
   }
   lines.push('');
-  if (s.activeSessions.length > 0) {
+  const live = o.live?.sessions.filter((x) => x.state !== 'finished') ?? [];
+  if (live.length > 0) {
+    lines.push(...liveTooltipLines(live, { ...(o.locale ? { locale: o.locale } : {}), max: 6 }));
+    const full = live.filter((x) => x.context?.warn);
+    for (const x of full) lines.push(`$(warning) context ${Math.round(x.context!.percent!)}% full: ${md(folderName(x.project) || x.sessionId)} (${md(x.model ?? 'unknown model')})`, '');
+  } else if (s.activeSessions.length > 0) {
     lines.push(`**Active now** (${s.activeSessions.length})${s.burnRateNanosPerMin !== undefined ? ` · ${usd(s.burnRateNanosPerMin)}/min over the last 10 min` : ''}`, '');
     for (const a of s.activeSessions.slice(0, 5)) lines.push(`- ${sessionLine(a, s.now, usd)}`);
     lines.push('');
@@ -99,6 +115,10 @@ function buildTooltip(s: SpendSummary, o: StatusViewOptions): string {
   if (o.budgets && o.budgets.length > 0) lines.push(...budgetLines(o.budgets, o.locale));
   if (o.block && (o.period === 'block' || o.block.active)) lines.push(...blockLines(o.block, s.now, o.locale), '');
   if (o.billed && o.billed.length > 0) lines.push(billedLine(o.billed, usd), '');
+  if (o.live) {
+    lines.push(...limitsTooltipLines(o.live.limits, s.now, { ...(o.locale ? { locale: o.locale } : {}), ...(o.live.estimated ? { estimated: o.live.estimated } : {}) }));
+    for (const p of o.live.plans) if (p.current) lines.push(`**${md(p.plan.name)}** (${p.plan.agent}): ${planWorthSentence(p.current, o.locale)}`, '');
+  }
   const top = s.topModels.filter((m) => m.costNanos > 0).slice(0, 3);
   if (top.length > 0) lines.push(`**Top models this month:** ${top.map((m) => `${md(m.model)} ${usd(m.costNanos)}`).join(' · ')}`, '');
   const unpriced = s.topModels.filter((m) => m.unpriced > 0);

@@ -9,6 +9,7 @@ export const COMMANDS = {
   export: 'agentSpend.export',
   setProviderKey: 'agentSpend.setProviderKey',
   clearProviderKey: 'agentSpend.clearProviderKey',
+  setUpClaudeStatusLine: 'agentSpend.setUpClaudeStatusLine',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

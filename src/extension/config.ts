@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import * as z from 'zod/mini';
 import { AgentIdSchema, type AgentId } from '../core/events';
 import { parseBudgetSettings, type BudgetSettings } from '../core/budgets';
+import { parsePlans, type Plan } from '../core/plans';
 import type { PriceOverrides } from '../core/pricing';
 import type { ProviderId } from '../sources/providers/http';
 import { IMPLEMENTED_AGENTS } from '../sources/registry';
@@ -37,6 +38,11 @@ const SETTINGS = {
   'pricing.overrides': { schema: z.record(z.string(), OverrideSchema), default: {} as PriceOverrides },
   'history.retentionDays': { schema: z.number().check(z.int(), z.gte(0)), default: 0 },
   'output.spendWithoutOutputUSD': { schema: z.number().check(z.gte(0)), default: 5 },
+  'statusBar.showLimits': { schema: z.boolean(), default: true },
+  'live.runningSeconds': { schema: z.number().check(z.int(), z.gte(5), z.lte(3600)), default: 60 },
+  'live.contextWarnPercent': { schema: z.number().check(z.gte(1), z.lte(100)), default: 80 },
+  'limits.warnAt': { schema: z.array(z.number().check(z.gt(0), z.lte(100))), default: [80, 100] as number[] },
+  'statusLine.stateDir': { schema: z.string(), default: '' },
   ...providerSettings('anthropic'),
   ...providerSettings('openai'),
   ...providerSettings('openrouter'),
@@ -65,6 +71,17 @@ export interface Config {
   outputThresholdUSD: number;
   /** Provider billing endpoints (keys are in SecretStorage, never here). */
   providers: Record<ProviderId, ProviderSettings>;
+  /** The second status bar item with the plan-limit windows. */
+  showLimits: boolean;
+  /** A session written within this many seconds is running. */
+  runningSeconds: number;
+  contextWarnPercent: number;
+  /** Limit-window thresholds (percent) that raise one notification each per window. */
+  limitWarnAt: number[];
+  /** The folder shared with `agent-spend statusline`; '' = the platform's default. */
+  stateDir: string;
+  /** Flat-rate subscriptions (validated in the core; invalid entries dropped and reported). */
+  plans: Plan[];
 }
 
 export interface ProviderSettings {
@@ -113,7 +130,21 @@ export function readConfig(problems: ConfigProblem[] = []): Config {
       openai: readProvider(get, 'openai'),
       openrouter: readProvider(get, 'openrouter'),
     },
+    showLimits: get('statusBar.showLimits'),
+    runningSeconds: get('live.runningSeconds'),
+    contextWarnPercent: get('live.contextWarnPercent'),
+    limitWarnAt: [...new Set(get('limits.warnAt'))].sort((a, b) => a - b),
+    stateDir: get('statusLine.stateDir').trim(),
+    plans: readPlans(c, problems),
   };
+}
+
+function readPlans(c: vscode.WorkspaceConfiguration, problems: ConfigProblem[]): Plan[] {
+  const raw = c.get<unknown>('plans');
+  if (raw === undefined) return [];
+  const parsed = parsePlans(raw);
+  for (const p of parsed.problems) problems.push({ setting: p.setting, message: p.message });
+  return parsed.plans;
 }
 
 const TYPE_WORDS: Record<string, string> = { array: 'a list', int: 'a whole number', object: 'an object', boolean: 'true or false' };
@@ -162,7 +193,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Watches the settings; `onDidChange` gets the new snapshot and what changed. */
 export class ConfigWatcher implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean; providersChanged: boolean; outputChanged: boolean }>();
+  private readonly emitter = new vscode.EventEmitter<{ config: Config; sourcesChanged: boolean; pricingChanged: boolean; budgetsChanged: boolean; providersChanged: boolean; outputChanged: boolean; liveChanged: boolean }>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
   current: Config;
@@ -181,6 +212,7 @@ export class ConfigWatcher implements vscode.Disposable {
         budgetsChanged: e.affectsConfiguration(`${SECTION}.budgets`),
         providersChanged: e.affectsConfiguration(`${SECTION}.providers`),
         outputChanged: e.affectsConfiguration(`${SECTION}.output`),
+        liveChanged: ['live', 'limits', 'plans', 'statusLine', 'statusBar.showLimits'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`)),
       });
     });
   }

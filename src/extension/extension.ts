@@ -19,7 +19,9 @@ import { ProviderService } from './providers';
 import { PROVIDER_NAMES, type ProviderId } from '../sources/providers/http';
 import { PROVIDER_IDS } from '../sources/providers/index';
 import { BudgetMonitor, type BudgetView } from './budgetAlerts';
-import { SpendStatusItem } from './statusBar';
+import { LimitsStatusItem, SpendStatusItem } from './statusBar';
+import { LiveState, type LiveStateView } from './liveState';
+import { setUpClaudeStatusLine, type StatusLineSetup } from './claudeStatusLine';
 
 /** Status bar refreshes are throttled to this interval while agents write. */
 const UPDATE_THROTTLE_MS = 100;
@@ -48,6 +50,12 @@ export interface AgentSpendApi {
   readonly providers: ProviderService;
   /** The breakdown panel's host (tests watch its messages). */
   readonly panel: SpendPanel;
+  /** The plan-limits status bar item. */
+  limitsStatusBar(): ReturnType<LimitsStatusItem['current']>;
+  /** Running sessions, limits and plan worth as last evaluated. */
+  live(): LiveStateView;
+  /** The limit notifications shown so far (their text). */
+  limitNotifications(): readonly string[];
 }
 
 export function activate(context: vscode.ExtensionContext): AgentSpendApi {
@@ -56,8 +64,10 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   const config = new ConfigWatcher();
   const live = new LiveSpend(config.current, log, context.globalStorageUri.fsPath);
   const status = new SpendStatusItem();
+  const limitsItem = new LimitsStatusItem();
   const updated = new vscode.EventEmitter<void>();
-  context.subscriptions.push(log, config, live, status, updated);
+  const liveState = new LiveState(live, config.current, log, context.globalState, () => scheduleRender());
+  context.subscriptions.push(log, config, live, status, limitsItem, updated, liveState);
   // Best effort: the index is a cache of what the logs hold (plus history), so a write lost
   // at shutdown only means reading a few more bytes at the next start.
   context.subscriptions.push({ dispose: () => void live.flush() });
@@ -110,7 +120,9 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
     const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
     if (scanned) reconcileBilled();
-    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed, linesChangedToday(live.currentLedger));
+    const liveView = liveState.evaluate(scanned);
+    status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed, linesChangedToday(live.currentLedger), liveView);
+    limitsItem.update(liveView, config.current);
     panel.setBudgets(budgetView.statuses);
     statusUpdates++;
     updated.fire();
@@ -128,13 +140,14 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
   };
   const tick = setInterval(scheduleRender, TICK_MS);
   context.subscriptions.push({ dispose: () => { clearInterval(tick); if (throttle) clearTimeout(throttle); } });
-  context.subscriptions.push(live.onDidUpdate(scheduleRender));
+  context.subscriptions.push(live.onDidUpdate(scheduleRender), live.onDidUpdate(() => liveState.ledgerChanged()));
 
   for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
   context.subscriptions.push(config.onDidChange((change) => {
     for (const p of config.problems) log.warn(`setting ${p.setting}: ${p.message} (using the default)`);
     live.applyConfig(change.config, change);
     if (change.providersChanged) providers.applyConfig(change.config);
+    if (change.liveChanged) liveState.applyConfig(change.config);
     if (change.outputChanged) panel.refreshOutput();
     if (change.budgetsChanged) render(true);
     else scheduleRender();
@@ -172,10 +185,21 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
       const p = isProvider(provider) ? provider : await pickProvider('Remove the key of');
       if (p) await providers.clearKey(p);
     },
+    setUpClaudeStatusLine: async (): Promise<StatusLineSetup | undefined> => {
+      try {
+        return await setUpClaudeStatusLine(context.extensionUri, liveState.folder, log);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log.error(`status line setup failed: ${message}`);
+        void vscode.window.showErrorMessage(`Agent Spend: could not set up the status line script in ${liveState.folder}: ${message}`);
+        return undefined;
+      }
+    },
   }));
 
   live.start();
   setTimeout(() => void providers.start(), 0); // reads SecretStorage: not on the activation path
+  setTimeout(() => void liveState.start(), 0); // creates and watches the status line folder
   const ready = live.ready.then(() => {
     scanned = true;
     lastRender = Date.now();
@@ -196,6 +220,9 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     budgetNotifications: () => budgets.shown,
     providers,
     panel,
+    limitsStatusBar: () => limitsItem.current(),
+    live: () => liveState.current(),
+    limitNotifications: () => liveState.shown,
   };
 }
 

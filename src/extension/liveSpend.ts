@@ -115,6 +115,17 @@ export class LiveSpend extends Disposable {
     });
   }
 
+  /** Session id → the latest write to one of its logs since `sinceMs` (file mtimes as last read). */
+  lastWrites(sinceMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [file, mtime] of this.scanner.fileTimes()) {
+      if (mtime < sinceMs) continue;
+      const session = this.ledger.sessionOfFile(file);
+      if (session !== undefined && mtime > (out.get(session) ?? -Infinity)) out.set(session, mtime);
+    }
+    return out;
+  }
+
   /** Requests kept from logs that are no longer on disk (the agents' cleanup removed them). */
   historyOnlyRequests(): number {
     let n = 0;

@@ -90,6 +90,11 @@ export class Scanner {
     return this.files.size;
   }
 
+  /** Each read file's modification time as of its last reading (epoch ms). */
+  *fileTimes(): IterableIterator<[path: string, mtimeMs: number]> {
+    for (const [path, t] of this.files) if (t.cursor) yield [path, t.cursor.mtimeMs];
+  }
+
   /** Every tracked file with the root it was found under. */
   *trackedPaths(): IterableIterator<{ path: string; root: string }> {
     for (const [path, t] of this.files) yield { path, root: t.root };

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as z from 'zod/mini';
 import { statuslineLimits, type StatuslineInput } from '../core/statusline';
 import type { LimitsSnapshot } from '../core/limits';
+import type { ContextFigure } from '../core/live';
 import { statuslineDir } from './stateDir';
 
 /** The subset of `node:fs/promises` used here (injected: tests pass their own). */
@@ -221,4 +222,21 @@ export async function pruneSnapshots(fs: StateFs, stateDir: string, now: number,
     }
   }));
   return removed;
+}
+
+/** Claude Code's own context figures, per session, from the status line snapshots. */
+export function contextFigures(snapshots: readonly StatuslineSnapshot[]): Map<string, ContextFigure> {
+  const out = new Map<string, ContextFigure>();
+  for (const s of snapshots) {
+    const id = s.input.sessionId;
+    const c = s.input.contextWindow;
+    if (!id || !c || (out.get(id)?.observedAt ?? -Infinity) >= s.receivedAt) continue;
+    const f: ContextFigure = { sessionId: id, observedAt: s.receivedAt };
+    if (c.usedPercent !== undefined) f.usedPercent = c.usedPercent;
+    if (c.contextWindowSize !== undefined) f.contextWindowSize = c.contextWindowSize;
+    const u = c.currentUsage;
+    if (u) f.totalInputTokens = (u.inputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0) + (u.cacheReadInputTokens ?? 0);
+    out.set(id, f);
+  }
+  return out;
 }

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
         HOME: home,
         USERPROFILE: home,
         AGENT_SPEND_TEST_HOME: home,
+        // The folder shared with `agent-spend statusline` (the live test writes snapshots into it).
+        AGENT_SPEND_STATE_DIR: path.join(home, 'agent-spend-state'),
         AGENT_SPEND_HOST_GREP: process.env['AGENT_SPEND_HOST_GREP'] ?? '',
         CLAUDE_CONFIG_DIR: '',
         CODEX_HOME: '',

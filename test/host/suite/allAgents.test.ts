@@ -65,6 +65,7 @@ describe('all agents at once (issue 9)', function () {
       clinePaths: [path.join(REAL, 'cline', '.config', 'Code', 'User', 'globalStorage', 'saoudrizwan.claude-dev')],
       rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0, budgets: { budgets: [], warnAt: [80, 100], weekStartsOn: 1, problems: [] },
   providers: { anthropic: NO_PROVIDER, openai: NO_PROVIDER, openrouter: NO_PROVIDER }, outputThresholdUSD: 5,
+  showLimits: true, runningSeconds: 60, contextWarnPercent: 80, limitWarnAt: [80, 100], stateDir: "", plans: [],
     };
     const log = new Log('Agent Spend (all agents test)');
     const live = new LiveSpend(config, log);

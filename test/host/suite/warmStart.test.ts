@@ -16,6 +16,7 @@ const config: Config = {
   period: 'today', showBurnRate: true, enabledAgents: ['claude-code', 'codex'], claudeCodePaths: [], codexHome: '', geminiHome: '', aiderPaths: [], openCodeDataDir: '', clinePaths: [],
   rescanSeconds: 3600, priceOverrides: {}, retentionDays: 0, budgets: { budgets: [], warnAt: [80, 100], weekStartsOn: 1, problems: [] },
   providers: { anthropic: NO_PROVIDER, openai: NO_PROVIDER, openrouter: NO_PROVIDER }, outputThresholdUSD: 5,
+  showLimits: true, runningSeconds: 60, contextWarnPercent: 80, limitWarnAt: [80, 100], stateDir: "", plans: [],
 };
 
 describe('persistent index in the extension host', function () {
