@@ -22,6 +22,7 @@ import { BudgetMonitor, type BudgetView } from './budgetAlerts';
 import { LimitsStatusItem, SpendStatusItem } from './statusBar';
 import { LiveState, type LiveStateView } from './liveState';
 import { setUpClaudeStatusLine, type StatusLineSetup } from './claudeStatusLine';
+import { buildNowView } from '../core/nowView';
 
 /** Status bar refreshes are throttled to this interval while agents write. */
 const UPDATE_THROTTLE_MS = 100;
@@ -123,6 +124,11 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     const liveView = liveState.evaluate(scanned);
     status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed, linesChangedToday(live.currentLedger), liveView);
     limitsItem.update(liveView, config.current);
+    panel.setNow(buildNowView({
+      sessions: liveView.sessions, limits: liveView.limits, plans: liveView.plans, now: Date.now(), locale: vscode.env.language,
+      contextWarnPercent: config.current.contextWarnPercent, runningSeconds: config.current.runningSeconds,
+      ...(liveView.estimated ? { estimatedBlock: liveView.estimated } : {}),
+    }));
     panel.setBudgets(budgetView.statuses);
     statusUpdates++;
     updated.fire();
