@@ -9,6 +9,7 @@
  * estimate themselves or, billed through a subscription, log $0 (OpenCode with a Claude
  * Pro/Max login), which would make the plan look worthless.
  */
+import { formatUSD } from './format';
 import { AGENT_IDS, type AgentId } from './events';
 import type { RequestRecord } from './ledger';
 
@@ -159,9 +160,10 @@ export function planWorth(records: Iterable<RequestRecord>, plans: readonly Plan
   });
 }
 
-/** "17×", "2.5×", "0.3×". */
+/** "17×", "2.5×", "0.3×", "0.02×" (a small multiple keeps two decimals rather than showing 0×). */
 export function multipleText(multiple: number): string {
   if (multiple >= 10) return `${Math.round(multiple)}×`;
+  if (multiple > 0 && multiple < 0.1) return `${(Math.round(multiple * 100) / 100).toString()}×`;
   return `${(Math.round(multiple * 10) / 10).toString()}×`;
 }
 
@@ -170,7 +172,8 @@ export function multipleText(multiple: number): string {
  * current month, and "(+ 3 unpriced requests)" after the amount when some requests have no price.
  */
 export function planWorthSentence(m: PlanMonth, locale?: string): string {
-  const usd = (nanos: number) => wholeUSD(locale).format(Math.round(nanos / 1e9));
+  // Whole dollars from $100 on; cents below (a small month would otherwise read "$0").
+  const usd = (nanos: number) => (nanos >= 100e9 ? wholeUSD(locale).format(Math.round(nanos / 1e9)) : formatUSD(nanos, locale));
   const unpriced = m.unpricedRequests > 0 ? ` (+ ${m.unpricedRequests.toLocaleString(locale)} unpriced request${m.unpricedRequests === 1 ? '' : 's'})` : '';
   const when = m.current ? ' so far this month' : '';
   return `${usd(m.pricedNanos)}${unpriced} at API prices${when} on a ${usd(m.planNanos)} plan — ${multipleText(m.multiple)}`;

@@ -101,14 +101,15 @@ describe('plans: worth', () => {
       assert.equal(limited!.current, undefined);
       const [empty] = planWorth([], [max], now);
       assert.deepEqual(empty!.months, [{ month: '2026-12', current: true, requests: 0, pricedNanos: 0, unpricedRequests: 0, planNanos: 200 * USD, multiple: 0 }]);
-      assert.equal(planWorthSentence(empty!.months[0]!, 'en-US'), '$0 at API prices so far this month on a $200 plan — 0×');
+      assert.equal(planWorthSentence(empty!.months[0]!, 'en-US'), '$0.00 at API prices so far this month on a $200 plan — 0×');
     });
   });
 
   it('multiples: whole numbers from 10×, one decimal below', () => {
     assert.equal(multipleText(17.06), '17×');
     assert.equal(multipleText(2.46), '2.5×');
-    assert.equal(multipleText(0.04), '0×');
+    assert.equal(multipleText(0.04), '0.04×', 'a small multiple is not rounded to 0×');
+    assert.equal(multipleText(0), '0×');
     assert.equal(multipleText(1), '1×');
   });
 });

@@ -6,6 +6,9 @@ import { formatDuration, formatTokens, formatUSD, plural } from '../../src/core/
 import { Ledger } from '../../src/core/ledger';
 import { Pricer } from '../../src/core/pricing';
 import { buildStatusView, md } from '../../src/core/statusView';
+import { mergeLimits } from '../../src/core/limits';
+import { liveSessions } from '../../src/core/live';
+import { planWorth } from '../../src/core/plans';
 import { summarize, weekStartKey } from '../../src/core/summary';
 import { DirWatcher, foldersToWatch } from '../../src/sources/dirWatcher';
 import { tempDir, tokens } from './helpers';
@@ -91,6 +94,30 @@ describe('summary and status bar view', () => {
     assert.equal(v.text, without.text, 'the item text is unchanged');
     const de = buildStatusView(summarize(l, NOW), { ...base, locale: 'de-DE', billed: [{ provider: 'anthropic', billedNanos: 1_500_000_000, estimatedNanos: 0, ageMs: null }] });
     assert.match(de.tooltip, /Anthropic 1,50\s\$ \(estimated 0,00\s\$\)\n/);
+  });
+
+  it('leads with the running count, lists active sessions with context fill, limits and the plan multiple', () => {
+    const l = new Ledger(new Pricer());
+    // 170,000 prompt tokens of Sonnet 4.5's 200k window: 85 % full
+    l.add(ev({ key: 'r1', timestamp: NOW - 20_000, sessionId: 'run-1', project: '/w/shop', tokens: tokens({ input: 10_000, cacheRead: 160_000, output: 100 }) }));
+    l.add(ev({ key: 'r2', timestamp: NOW - 5 * 60_000, sessionId: 'idle-1', project: '/w/blog' }));
+    const sessions = liveSessions({ ledger: l, now: NOW, runningSeconds: 60, contextWarnPercent: 80 });
+    assert.deepEqual(sessions.map((x) => [x.sessionId, x.state]).sort(), [['idle-1', 'idle'], ['run-1', 'running']]);
+    const plans = planWorth(l.allRecords(), [{ agent: 'claude-code', name: 'Pro', monthlyUSD: 20, setting: 'agentSpend.plans[0]' }], NOW);
+    const limits = mergeLimits([{ agent: 'codex', source: 'logged', observedAt: NOW - 60_000, windows: [{ kind: 'five-hour', windowMinutes: 300, usedPercent: 42, resetsAt: NOW + 3_600_000 }] }], NOW);
+    const v = buildStatusView(summarize(l, NOW), { period: 'today', showBurnRate: false, problems: 0, configProblems: [], locale: 'en-US', live: { sessions, limits, plans } });
+    assert.match(v.text, /^\$\(pulse\) 1 running · \$\d+\.\d\d today$/);
+    assert.match(v.accessibilityLabel, /1 agent session running/);
+    assert.match(v.tooltip, /\*\*Active sessions\*\*/);
+    assert.match(v.tooltip, /shop · claude\\-sonnet\\-4\\-5 · .* · context 85% ⚠/);
+    assert.match(v.tooltip, /\$\(warning\) context 85% full: shop/);
+    assert.match(v.tooltip, /idle/);
+    assert.match(v.tooltip, /\*\*Codex plan limits\*\* · from the agent's log, 1m ago/);
+    assert.match(v.tooltip, /- 5-hour: 42% used · resets in 1h 0m/);
+    assert.match(v.tooltip, /\*\*Pro\*\* \(claude-code\): \$0\.38 at API prices so far this month on a \$20\.00 plan — 0\.02×/);
+    // nothing running: the usual text
+    const quiet = buildStatusView(summarize(l, NOW + 3 * 3600_000), { period: 'today', showBurnRate: false, problems: 0, configProblems: [], locale: 'en-US', live: { sessions: [], limits: [], plans: [] } });
+    assert.doesNotMatch(quiet.text, /running/);
   });
 
   it('formats money, tokens and durations', () => {
