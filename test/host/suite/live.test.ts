@@ -119,4 +119,27 @@ describe('what is running now', function () {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(api.limitNotifications().length, before + 1, 'the same window crossing 80 % again is not announced twice');
   });
+
+  it('"Show Claude Code limits in the editor" copies the entry and the script, opens the settings, edits nothing', async () => {
+    const settings = path.join(home, '.claude', 'settings.json');
+    const before = fs.existsSync(settings) ? fs.readFileSync(settings, 'utf8') : undefined;
+    const setup = await vscode.commands.executeCommand<{ snippet: string; settingsFile: string; alreadySet: boolean }>('agentSpend.setUpClaudeStatusLine');
+    assert.ok(setup, 'the command answered');
+    assert.equal(setup.settingsFile, settings);
+    assert.equal(setup.alreadySet, false);
+    assert.equal(await vscode.env.clipboard.readText(), setup.snippet);
+    const entry = JSON.parse(`{${setup.snippet}}`) as { statusLine: { type: string; command: string } };
+    assert.equal(entry.statusLine.type, 'command');
+    const script = path.join(stateDir, 'bin', 'statusline.js');
+    assert.equal(entry.statusLine.command, `node "${script}" --state-dir "${stateDir}"`);
+    // the copied script is the real status line: one line, exit 0, even on garbage
+    const r = spawnSync(process.execPath, [script, '--state-dir', stateDir], { input: 'not json', encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: home, ELECTRON_RUN_AS_NODE: '1' }, timeout: 10_000 });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    // the agent's settings are opened for the user, never written by the extension
+    assert.equal(fs.existsSync(settings) ? fs.readFileSync(settings, 'utf8') : undefined, before);
+    const opened = vscode.window.activeTextEditor?.document.uri;
+    assert.ok(opened && opened.path.endsWith('/.claude/settings.json'), String(opened));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });
