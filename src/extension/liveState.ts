@@ -54,6 +54,7 @@ export class LiveState implements vscode.Disposable {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly tick: NodeJS.Timeout;
   private disposed = false;
+  private scanned = false;
   private snapshotProblemsLogged = new Set<string>();
   /** Every limit notification shown (its text), for the exported API. */
   readonly shown: string[] = [];
@@ -126,6 +127,10 @@ export class LiveState implements vscode.Disposable {
       ledger, now, lastWrites: this.live.lastWrites(now - finishedAfter * 1000), context: this.context,
       runningSeconds: this.config.runningSeconds, finishedAfterSeconds: finishedAfter, contextWarnPercent: this.config.contextWarnPercent,
     });
+    if (scanned && !this.scanned) {
+      this.scanned = true;
+      this.slowAt = 0; // the plan worth computed on a half-read history is stale now
+    }
     const candidates = [...ledger.latestLimits(), ...(this.snapshotLimits ? [this.snapshotLimits] : [])];
     const limits = mergeLimits(candidates, now);
     if (now - this.slowAt >= SLOW_PARTS_MS) {

@@ -14,10 +14,11 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { budgetTitle, FORECAST_METHOD, forecastSentence, type BudgetStatus } from '../core/budgets';
 import type { Ledger } from '../core/ledger';
+import type { NowView } from '../core/nowView';
 import type { ProviderStatusView, ReconRow as CoreReconRow } from '../core/reconcile';
 import { dayKeysAt, exportView, PanelModel, SUBAGENT_SEPARATOR, type OutputSource } from '../core/viewModel';
 import {
-  BILLING_PROVIDERS, clip, defaultViewState, EXPORT_FORMATS, LIMITS, parseViewState, parseWebviewMessage, RECON_ROWS_MAX,
+  BILLING_PROVIDERS, clip, defaultViewState, EXPORT_FORMATS, LIMITS, NowViewSchema, parseViewState, parseWebviewMessage, RECON_ROWS_MAX,
   type BudgetRow, type ReconProvider, type ReconRow, type DayKeys, type ExportFormat, type HostMessage, type ViewState, type WebviewMessage,
 } from '../shared/protocol';
 import { Disposable } from './disposable';
@@ -59,6 +60,8 @@ export interface PanelStats {
   states: number;
   updates: number;
   details: number;
+  /** `now` messages (the Now section and plans' worth). */
+  nows: number;
   /** Times the page was (re)loaded (each with a fresh nonce). */
   loads: number;
 }
@@ -81,7 +84,7 @@ export class SpendPanel extends Disposable {
   private readonly received = this.own(new vscode.EventEmitter<WebviewMessage>());
   /** Fires with every valid message from the webview. */
   readonly onDidReceive = this.received.event;
-  readonly stats: PanelStats = { received: 0, rejected: 0, states: 0, updates: 0, details: 0, loads: 0 };
+  readonly stats: PanelStats = { received: 0, rejected: 0, states: 0, updates: 0, details: 0, nows: 0, loads: 0 };
   private readonly now: () => number;
   /** Sessions whose git facts arrived since the last push (their rows are rebuilt). */
   private readonly gitChanged = new Set<string>();
@@ -236,6 +239,7 @@ export class SpendPanel extends Disposable {
         this.postState();
         this.postBudgets();
         this.postReconciliation();
+        this.postNow();
         break;
       case 'viewState':
         this.viewState = msg.state;
@@ -352,6 +356,39 @@ export class SpendPanel extends Disposable {
     if (this.webviewReady) this.post({ type: 'reconciliation', rows: this.reconRows, providers: this.reconProviders });
   }
 
+  /**
+   * The Now section: running and idle sessions, plan limits and plans' worth (src/core/nowView.ts,
+   * from the composition root on each live tick). Kept, posted when the panel is ready (and again
+   * on every `ready`: a shown or restored panel gets it); posted only when something besides the
+   * clock changed. A view that does not pass the protocol's validation is logged and not kept.
+   */
+  setNow(view: NowView): void {
+    const checked = NowViewSchema.safeParse(view);
+    if (!checked.success) {
+      if (!this.nowRejected) this.deps.log.warn(`panel: the Now view is not valid (${checked.error.issues[0]?.path.map(String).join('.') ?? '?'}); not shown`);
+      this.nowRejected = true;
+      return;
+    }
+    const key = JSON.stringify({ ...view, now: 0 });
+    if (key === this.nowKey) return;
+    this.nowKey = key;
+    this.nowView = view;
+    this.postNow();
+  }
+
+  /** The last Now view given (tests read it). */
+  get currentNow(): NowView | undefined {
+    return this.nowView;
+  }
+
+  private nowView: NowView | undefined;
+  private nowKey = '';
+  private nowRejected = false;
+
+  private postNow(): void {
+    if (this.webviewReady && this.nowView) this.post({ type: 'now', view: this.nowView });
+  }
+
   private postState(): void {
     const ledger = this.deps.source.currentLedger;
     if (this.model && this.modelLedger === ledger) {
@@ -430,6 +467,7 @@ export class SpendPanel extends Disposable {
     if (!this.panel || !this.webviewReady) return;
     if (msg.type === 'state') this.stats.states++;
     else if (msg.type === 'update') this.stats.updates++;
+    else if (msg.type === 'now') this.stats.nows++;
     else this.stats.details++;
     void this.panel.webview.postMessage(msg);
     this.posted.fire(msg);

@@ -278,6 +278,104 @@ export const ReconProviderSchema = z.object({
 });
 export type ReconProvider = z.infer<typeof ReconProviderSchema>;
 
+/** Rows of the Now section the host posts at most (src/core/nowView.ts NOW_MAX_ROWS). */
+export const NOW_ROWS_MAX = 50;
+
+const NowContextSchema = z.object({
+  percent: z.nullable(z.number().check(z.nonnegative())),
+  text: text(64),
+  tokensText: text(LIMITS.label),
+  source: z.enum(['statusline', 'latest-request']),
+  sourceLabel: text(LIMITS.label),
+  warn: z.boolean(),
+});
+
+/** One running or idle session of the Now section (texts worded by the host). */
+export const NowSessionRowSchema = z.object({
+  sessionId: id(),
+  agent: text(64),
+  agentLabel: text(64),
+  /** Folder name and full path. Untrusted text. */
+  project: text(LIMITS.label),
+  projectPath: text(LIMITS.path),
+  model: text(LIMITS.model),
+  state: z.enum(['running', 'idle']),
+  startedAt: time(),
+  lastActivity: time(),
+  ageText: text(64),
+  lastActivityText: text(64),
+  spendNanos: nanos(),
+  unpricedRequests: count(),
+  costText: text(64),
+  burnNanosPerHour: count(),
+  burnText: text(64),
+  context: z.nullable(NowContextSchema),
+});
+
+const NowLimitWindowSchema = z.object({
+  kind: z.enum(['five-hour', 'weekly', 'other']),
+  label: text(16),
+  name: text(64),
+  percent: z.nullable(z.number().check(z.nonnegative())),
+  percentText: text(64),
+  resetText: text(LIMITS.label),
+  level: z.enum(['ok', 'warn', 'over']),
+});
+
+/** One agent's plan limits: a real figure (logged, status line) or the estimated block. */
+export const NowLimitsSchema = z.object({
+  agent: text(64),
+  agentLabel: text(64),
+  source: z.enum(['logged', 'statusline', 'estimated']),
+  sourceLabel: text(LIMITS.label),
+  observedText: text(64),
+  planType: text(64),
+  windows: z.array(NowLimitWindowSchema).check(z.maxLength(8)),
+  estimate: z.optional(z.object({
+    spendText: text(64),
+    usageText: text(LIMITS.label),
+    resetText: text(LIMITS.label),
+    budgetPercent: z.nullable(z.number().check(z.nonnegative())),
+    budgetText: text(LIMITS.label),
+  })),
+});
+
+const NowPlanMonthSchema = z.object({
+  month: z.string().check(z.regex(/^\d{4}-\d{2}$/)),
+  label: text(64),
+  pricedNanos: nanos(),
+  pricedText: text(64),
+  multiple: z.number(),
+  multipleText: text(64),
+});
+
+/** What a flat-rate plan is worth at API prices: this month and the months before. */
+export const NowPlanSchema = z.object({
+  agent: text(64),
+  agentLabel: text(64),
+  name: text(LIMITS.label),
+  priceText: text(64),
+  setting: text(LIMITS.label),
+  sentence: text(LIMITS.label),
+  current: z.nullable(NowPlanMonthSchema),
+  previous: z.array(NowPlanMonthSchema).check(z.maxLength(12)),
+});
+
+/** The panel's "Now" section and plans' worth (src/core/nowView.ts `NowView`). */
+export const NowViewSchema = z.object({
+  now: time(),
+  running: count(),
+  idle: count(),
+  sessions: z.array(NowSessionRowSchema).check(z.maxLength(NOW_ROWS_MAX)),
+  moreSessions: count(),
+  emptyText: text(LIMITS.label),
+  limits: z.array(NowLimitsSchema).check(z.maxLength(64)),
+  /** Absent: no plan set (the webview says how to add one). */
+  plans: z.optional(z.array(NowPlanSchema).check(z.maxLength(50))),
+  plansHint: text(LIMITS.label),
+});
+export type NowViewMessage = z.infer<typeof NowViewSchema>;
+
 // ---------------------------------------------------------------- host → webview
 
 export const HostMessageSchema = z.discriminatedUnion('type', [
@@ -317,6 +415,11 @@ export const HostMessageSchema = z.discriminatedUnion('type', [
     rows: z.array(ReconRowSchema).check(z.maxLength(RECON_ROWS_MAX)),
     providers: z.array(ReconProviderSchema).check(z.maxLength(BILLING_PROVIDERS.length)),
   }),
+  /** Running and idle sessions, plan limits and plans' worth, re-sent whole when they change. */
+  z.object({
+    type: z.literal('now'),
+    view: NowViewSchema,
+  }),
   /** The selected row's detail, with its tasks; null when the row is gone. */
   z.object({
     type: z.literal('detail'),
@@ -329,6 +432,7 @@ export type StateMessage = Extract<HostMessage, { type: 'state' }>;
 export type UpdateMessage = Extract<HostMessage, { type: 'update' }>;
 export type DetailMessage = Extract<HostMessage, { type: 'detail' }>;
 export type ReconciliationMessage = Extract<HostMessage, { type: 'reconciliation' }>;
+export type NowMessage = Extract<HostMessage, { type: 'now' }>;
 
 // ---------------------------------------------------------------- webview → host
 

@@ -18,6 +18,7 @@ import { renderDetail } from './detail';
 import { h, setText } from './dom';
 import { agentLabel, Fmt } from './fmt';
 import { isFlagged, PROVIDER_LABELS, providerStatusLine, RECON_FLAG_PERCENT } from '../core/reconcile';
+import { NowSection } from './now';
 import { OutputScatter, type ScatterSession, type ScatterY } from './scatter';
 import { NO_OUTPUT_HELP, SessionGrid } from './table';
 
@@ -226,12 +227,18 @@ const outputSection = h('section', { class: 'output-section', id: 'output', 'ari
     h('div', { class: 'least-output-box' }, leastTable)),
   outputNote);
 
+// ---------------------------------------------------------------- now (running sessions, plan limits, plans' worth)
+
+/** Hidden until the host sends its first `now`; a row opens its session in the detail below. */
+const nowSection = new NowSection({ onOpen: (sessionId) => selectFromOutput(sessionId) });
+
 const app = document.getElementById('app')!;
 app.replaceChildren(
   h('header', { class: 'toolbar' },
     h('h1', null, 'Agent Spend'),
     h('div', { class: 'toolbar-group' }, h('label', { for: 'range', class: 'muted' }, 'Range'), rangeSelect, customRange),
     h('div', { class: 'toolbar-group end' }, exportCsv, exportJson)),
+  nowSection.el,
   h('div', { class: 'cards', role: 'group', 'aria-label': 'Spend by period' }, cards.today.el, cards.week.el, cards.month.el, cards.range.el),
   budgetsSection,
   reconSection,
@@ -472,6 +479,7 @@ function select(rowId: string | null, user: boolean): void {
   view.selected = rowId;
   grid.setSelected(rowId);
   scatter.setSelected(rowId);
+  nowSection.setSelected(rowId);
   for (const tr of leastBody.querySelectorAll('tr[data-row]')) tr.classList.toggle('selected', tr.getAttribute('data-row') === rowId);
   persist();
   post({ type: 'select', rowId, expandedTasks: [...expandedTasks] });
@@ -701,6 +709,10 @@ function onMessage(msg: HostMessage): void {
     case 'reconciliation':
       renderReconciliation(msg.rows, msg.providers);
       break;
+    case 'now':
+      nowSection.render(msg.view);
+      nowSection.setSelected(view.selected);
+      break;
     case 'detail':
       if (msg.rowId !== view.selected) return;
       detail = msg.detail;
@@ -724,6 +736,9 @@ window.addEventListener('message', (e: MessageEvent) => {
 window.setInterval(() => {
   if (data.dayKeys) recomputeView();
 }, 30_000);
+
+// "12 s ago" in the Now section ages between the host's messages
+window.setInterval(() => nowSection.tick(), 5_000);
 
 applyViewToControls();
 post({ type: 'ready' });

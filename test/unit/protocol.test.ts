@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
-  clip, defaultViewState, LIMITS, RECON_ROWS_MAX, parseHostMessage, parseViewState, parseWebviewMessage,
+  clip, defaultViewState, LIMITS, NOW_ROWS_MAX, RECON_ROWS_MAX, parseHostMessage, parseViewState, parseWebviewMessage,
   type HostMessage, type SessionRow, type WebviewMessage,
 } from '../../src/shared/protocol';
 
@@ -41,6 +41,25 @@ const validHost: HostMessage[] = [
       }],
     },
   },
+  { type: 'now', view: { now: 1, running: 0, idle: 0, sessions: [], moreSessions: 0, emptyText: 'No agent is running.', limits: [], plansHint: 'Add agentSpend.plans' } },
+  {
+    type: 'now', view: {
+      now: 1, running: 1, idle: 0, moreSessions: 0, emptyText: '', plansHint: '',
+      sessions: [{
+        sessionId: 's1', agent: 'claude-code', agentLabel: 'Claude Code', project: 'p', projectPath: '/home/u/p', model: '<b>m</b>', state: 'running',
+        startedAt: 1, lastActivity: 2, ageText: '12m', lastActivityText: '12 s ago', spendNanos: 1, unpricedRequests: 1, costText: '<$0.01+',
+        burnNanosPerHour: 0, burnText: '—', context: { percent: 46, text: '46%', tokensText: '92k of 200k tokens', source: 'statusline', sourceLabel: 'from Claude Code', warn: false },
+      }],
+      limits: [
+        { agent: 'claude-code', agentLabel: 'Claude Code', source: 'statusline', sourceLabel: 'from the status line', observedText: 'just now', planType: '',
+          windows: [{ kind: 'five-hour', label: '5h', name: '5-hour', percent: 42, percentText: '42%', resetText: 'resets in 2h', level: 'ok' }, { kind: 'weekly', label: '7d', name: 'weekly', percent: null, percentText: 'reset', resetText: 'reset', level: 'ok' }] },
+        { agent: 'claude-code', agentLabel: 'Claude Code', source: 'estimated', sourceLabel: 'estimate, not a real limit', observedText: 'just now', planType: '', windows: [],
+          estimate: { spendText: '$1.00', usageText: '1k tokens', resetText: 'resets in 4h', budgetPercent: null, budgetText: '' } },
+      ],
+      plans: [{ agent: 'claude-code', agentLabel: 'Claude Code', name: 'Max', priceText: '$200/month', setting: 'agentSpend.plans[0]', sentence: 's',
+        current: { month: '2026-11', label: 'Nov 2026', pricedNanos: 1, pricedText: '$1', multiple: 17, multipleText: '17×' }, previous: [] }],
+    },
+  },
   // output figures unknown (an agent whose edits are not read), commits known, flagged
   { type: 'state', seq: 0, locale: 'en', now: 1, dayKeys, rows: [{ ...row, linesAdded: null, linesRemoved: null, filesTouched: null, commits: 4, survivingShare: 0.5, costPer100Lines: null, noOutput: true }], days: [] },
 ];
@@ -57,6 +76,9 @@ const validWebview: WebviewMessage[] = [
 ];
 
 const recon = validHost.find((m) => m.type === 'reconciliation')!;
+const nowMsg = validHost.filter((m) => m.type === 'now')[1] as Extract<HostMessage, { type: 'now' }>;
+const nowView = nowMsg.view;
+const nowRow = nowView.sessions[0]!;
 const reconRow = (recon as Extract<HostMessage, { type: 'reconciliation' }>).rows[0]!;
 
 describe('protocol: host → webview', () => {
@@ -108,6 +130,19 @@ describe('protocol: host → webview', () => {
       { ...recon, rows: Array.from({ length: RECON_ROWS_MAX + 1 }, () => reconRow) },
       { ...recon, providers: [{ provider: 'anthropic', status: 'ok', ageMs: -1, message: null }] },
       { ...recon, providers: [{ provider: 'anthropic', status: 'ok', ageMs: 0, message: 'x'.repeat(LIMITS.label + 1) }] },
+      { type: 'now' },
+      { type: 'now', view: { ...nowView, sessions: undefined } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, state: 'finished' }] } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, sessionId: '' }] } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, spendNanos: 0.5 }] } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, context: { ...nowRow.context, percent: -1 } }] } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, context: { ...nowRow.context, source: 'guess' } }] } },
+      { type: 'now', view: { ...nowView, sessions: [{ ...nowRow, projectPath: 'p'.repeat(LIMITS.path + 1) }] } },
+      { type: 'now', view: { ...nowView, sessions: Array.from({ length: NOW_ROWS_MAX + 1 }, () => nowRow) } },
+      { type: 'now', view: { ...nowView, limits: [{ ...nowView.limits[0], source: 'rumour' }] } },
+      { type: 'now', view: { ...nowView, limits: [{ ...nowView.limits[0], windows: [{ ...nowView.limits[0]!.windows[0], level: 'panic' }] }] } },
+      { type: 'now', view: { ...nowView, plans: [{ ...nowView.plans![0], current: { ...nowView.plans![0]!.current, month: 'November' } }] } },
+      { type: 'now', view: { ...nowView, plans: 'none' } },
     ];
     for (const m of bad) {
       const r = parseHostMessage(m);
