@@ -144,6 +144,21 @@ async function session(label) {
     });
     if (!frame) return;
 
+    await check(`${label}: status bar: the running count, and the limits item from the status line`, async () => {
+      const spend = page.locator('[id="agent-spend.agent-spend.agentSpend.spend"]');
+      const limits = page.locator('[id="agent-spend.agent-spend.agentSpend.limits"]');
+      await limits.filter({ hasText: '5h 42% · 7d 18%' }).waitFor({ timeout: 20000 });
+      assert.match(await spend.textContent(), /2 running · \$[\d,]+\.\d\d today/);
+      const a11y = await limits.locator('a, [role="button"]').first().getAttribute('aria-label').catch(() => null) ?? await limits.getAttribute('aria-label');
+      assert.match(a11y ?? '', /Agent Spend plan limits: 5-hour window 42% · weekly window 18%/);
+      if (shots) {
+        const bar = await page.locator('#workbench\\.parts\\.statusbar').boundingBox();
+        const box = await spend.boundingBox();
+        const x = Math.max(0, box.x - 420);
+        await page.screenshot({ path: path.join(shotDir, `now-statusbar-${label}.png`), clip: { x, y: bar.y, width: bar.x + bar.width - x, height: bar.height } });
+      }
+    });
+
     await check(`${label}: the two running sessions are listed, the old one is not`, async () => {
       const rows = frame.locator('#now-list .now-row');
       assert.equal(await rows.count(), 2);
