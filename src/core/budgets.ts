@@ -24,7 +24,7 @@
  * in a second window or after a rescan.
  */
 import { AGENT_IDS, type AgentId } from './events';
-import { folderName, formatUSD } from './format';
+import { describeValue as describe, folderName, formatUSD } from './format';
 import { spendNanosOf, type RequestRecord } from './ledger';
 import { dayKeyOf, weekStartKey } from './summary';
 
@@ -276,14 +276,6 @@ function usdToNanos(usd: number): number {
   return Math.round(usd * 1e9);
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
-  if (Array.isArray(v)) return 'a list';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  return String(v);
-}
 
 // ---------------------------------------------------------------------------------------
 // Scope patterns

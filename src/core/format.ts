@@ -51,3 +51,13 @@ export function folderName(p: string): string {
 export function plural(n: number, word: string, locale?: string): string {
   return `${n.toLocaleString(locale)} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** A setting's bad value in words, for problem messages ("a list", "\"abc\"", "nothing"). */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}

@@ -9,7 +9,7 @@
  * estimate themselves or, billed through a subscription, log $0 (OpenCode with a Claude
  * Pro/Max login), which would make the plan look worthless.
  */
-import { formatUSD } from './format';
+import { describeValue as describe, formatUSD } from './format';
 import { AGENT_IDS, type AgentId } from './events';
 import type { RequestRecord } from './ledger';
 
@@ -194,11 +194,3 @@ function wholeUSD(locale?: string): Intl.NumberFormat {
   return f;
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
-  if (Array.isArray(v)) return 'a list';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  return String(v);
-}
