@@ -220,7 +220,8 @@ export function contextText(c: ContextFill | null): string {
 export function liveTooltipLines(sessions: readonly LiveSession[], opts: { locale?: string; max?: number } = {}): string[] {
   const shown = sessions.filter((s) => s.state !== 'finished').slice(0, opts.max ?? 10);
   if (shown.length === 0) return [];
-  const lines = ['**Active sessions**', ''];
+  const running = shown.filter((s) => s.state === 'running').length;
+  const lines = [`**Active now** (${shown.length}${running > 0 && running < shown.length ? `, ${running} running` : ''})`, ''];
   for (const s of shown) {
     const parts = [`**${AGENT_NAMES[s.agent] ?? s.agent}**`];
     if (s.project) parts.push(md(folderName(s.project)));

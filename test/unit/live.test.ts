@@ -112,7 +112,7 @@ describe('live: liveSessions', () => {
     assert.equal(liveStatusText(sessions), '$(pulse) 2 running');
     assert.equal(liveStatusText([]), '');
     assert.deepEqual(liveTooltipLines(sessions, { locale: 'en-US' }), [
-      '**Active sessions**', '',
+      '**Active now** (3, 2 running)', '',
       '- **Codex** · api · gpt\\-5\\-codex · 20m · <$0.01 · context 0%', '',
       '- **Claude Code** · app · claude\\-sonnet\\-4\\-5 · 40m · <$0.01 · context 50%', '',
       '- **Claude Code** · app · unpriced · 15m · $0.00+ · context ? · idle', '',

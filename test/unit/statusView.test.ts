@@ -108,7 +108,7 @@ describe('summary and status bar view', () => {
     const v = buildStatusView(summarize(l, NOW), { period: 'today', showBurnRate: false, problems: 0, configProblems: [], locale: 'en-US', live: { sessions, limits, plans } });
     assert.match(v.text, /^\$\(pulse\) 1 running · \$\d+\.\d\d today$/);
     assert.match(v.accessibilityLabel, /1 agent session running/);
-    assert.match(v.tooltip, /\*\*Active sessions\*\*/);
+    assert.match(v.tooltip, /\*\*Active now\*\* \(2, 1 running\)/);
     assert.match(v.tooltip, /shop · claude\\-sonnet\\-4\\-5 · .* · context 85% ⚠/);
     assert.match(v.tooltip, /\$\(warning\) context 85% full: shop/);
     assert.match(v.tooltip, /idle/);
