@@ -9,18 +9,16 @@ import * as os from 'node:os';
 import { AGENT_IDS, type AgentId } from '../core/events';
 import { GROUP_BYS, type GroupBy, Ledger, spendNanosOf, type RequestRecord } from '../core/ledger';
 import { Pricer } from '../core/pricing';
-import { runBilled } from './billed';
-import { processDeps as statuslineProcessDeps, runStatusline } from './statusline';
-import { LiveUsageError, runLive } from './live';
 import { summarizeEdits } from '../core/output';
 import { buildReport, type Report, type ReportTotals } from '../core/report';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS, type SourceSettings } from '../sources/registry';
+import { cliFs } from './cliFs';
 import { scanParallel } from './parallelScan';
 import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexStore } from '../state/indexStore';
-import { buildSpendSummary, writeSpendSummary } from '../state/spendSummary';
+import { SpendSummaryBuilder, writeSpendSummary } from '../state/spendSummary';
 import { resolveStateDir } from '../state/stateDir';
 
 const VERSION = '0.1.0';
@@ -153,10 +151,10 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
     ...splitAiderPaths(args.aiderPaths.length > 0 ? args.aiderPaths : [process.cwd()]),
   };
-  const sources = createSources(sourceEnv, fs, settings);
+  const sources = createSources(sourceEnv, cliFs, settings);
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
-  const scanner = new Scanner(sources, new Tailer(fs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
+  const scanner = new Scanner(sources, new Tailer(cliFs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
   const store = args.indexDir ? new IndexStore(args.indexDir, fs) : undefined;
   const indexNotes: string[] = [];
   let restoredFiles = -1;
@@ -175,22 +173,18 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, (p) => fs.stat(p), (w) => scanWarnings.push(w));
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
-  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), records: [...ledger.allRecords()], prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
+  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
-  }
-  if (store) {
-    // What `agent-spend statusline` prints "today" from (it never scans): refreshed with the index.
-    const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
-    await writeSpendSummary(fs, stateDir, buildSpendSummary(ledger.transientRecords(), Date.now())).catch((e: unknown) => {
-      indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
-    });
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
+  // With an index, also what `agent-spend statusline` prints "today" from (it never scans).
   const unpricedCounts = new Map<string, number>();
+  const summary = store ? new SpendSummaryBuilder(Date.now()) : undefined;
   function* countingUnpriced(records: Iterable<RequestRecord>): IterableIterator<RequestRecord> {
     for (const r of records) {
       if (spendNanosOf(r) === null) unpricedCounts.set(r.model ?? '(unknown model)', (unpricedCounts.get(r.model ?? '(unknown model)') ?? 0) + 1);
+      summary?.add(r);
       yield r;
     }
   }
@@ -199,6 +193,12 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
   }, args.by);
+  if (summary) {
+    const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
+    await writeSpendSummary(fs, stateDir, summary.build()).catch((e: unknown) => {
+      indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+    });
+  }
   if (args.by === 'session') {
     // What each session's agent changed with its own edit tools; commits need git, not run by the CLI (null: unknown).
     report.groups = report.groups.map((g) => {
@@ -223,8 +223,11 @@ export function formatWarning(w: ScanWarning): string {
   return `${w.agent}: ${w.path}: ${w.message}${times}`;
 }
 
-const NUM = new Intl.NumberFormat('en-US');
-const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+// Made on first use: creating an Intl formatter loads locale data (~10 ms), which a --json run never needs.
+let numberFormat: Intl.NumberFormat | undefined;
+let usdFormat: Intl.NumberFormat | undefined;
+const NUM = { format: (n: number) => (numberFormat ??= new Intl.NumberFormat('en-US')).format(n) };
+const USD = { format: (n: number) => (usdFormat ??= new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 })).format(n) };
 
 /** A cost that leaves out unpriced requests is a lower bound ("+"); with no priced request there is no figure ("—"). */
 function costCell(t: ReportTotals): string {
@@ -266,14 +269,20 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
       out(VERSION);
       return 0;
     }
-    if (command === 'billed') return runBilled(rest, process.env, out, err);
-    // Usually answered by dist/statusline.js before this bundle loads (see index.ts); this is the fallback.
-    if (command === 'statusline') return runStatusline(rest, statuslineProcessDeps(out));
+    // The other commands are required when used: their modules (provider clients and schemas) are not
+    // evaluated on a `report` run, whose start-up is part of a warm total's time.
+    if (command === 'billed') return (require('./billed') as typeof import('./billed')).runBilled(rest, process.env, out, err);
+    if (command === 'statusline') {
+      // Usually answered by dist/statusline.js before this bundle loads (see index.ts); this is the fallback.
+      const { runStatusline, processDeps } = require('./statusline') as typeof import('./statusline');
+      return runStatusline(rest, processDeps(out));
+    }
     if (command === 'now' || command === 'limits') {
       if (rest.includes('-h') || rest.includes('--help')) {
         out(HELP);
         return 0;
       }
+      const { runLive, LiveUsageError } = require('./live') as typeof import('./live');
       return await runLive(command, rest, process.env, out).catch((e: unknown) => {
         throw e instanceof LiveUsageError ? new UsageError(e.message) : e;
       });

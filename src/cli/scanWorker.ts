@@ -1,5 +1,4 @@
 /** A scan worker (bundled to dist/scanWorker.js): reads the files it is given, see parallelScan.ts. */
-import * as fs from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../core/ledger';
 import { Pricer } from '../core/pricing';
@@ -8,11 +7,12 @@ import { Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { encodeIndex } from '../state/indexCodec';
 import type { ScanJob, ScanPart } from './parallelScan';
+import { cliFs } from './cliFs';
 
 async function run(job: ScanJob): Promise<void> {
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const warnings: ScanWarning[] = [];
-  const scanner = new Scanner(createSources(job.sourceEnv, fs, job.settings), new Tailer(fs), (events) => ledger.addAll(events), {
+  const scanner = new Scanner(createSources(job.sourceEnv, cliFs, job.settings), new Tailer(cliFs), (events) => ledger.addAll(events), {
     onWarning: (w) => warnings.push(w),
   });
   const trace = process.env['AGENT_SPEND_TRACE'] ? (what: string) => process.stderr.write(`[worker] ${what} at ${Math.round(performance.now())} ms\n`) : undefined;

@@ -77,6 +77,8 @@ export interface RequestRows {
   record(i: number): UsageEvent;
   /** One reusable view moved from row to row (for one-pass readers). */
   cursor?(): { at(i: number): UsageEvent & { costNanos: number | null } };
+  /** The row of a key, or -1 (an index lookup that decodes no other key). */
+  findKey?(key: string): number;
 }
 
 /**
@@ -309,16 +311,30 @@ export class Ledger {
   /** Moves a base row into the map (a new copy of its request arrived). */
   private adoptBase(key: string): void {
     const base = this.base!;
-    if (!base.byKey) {
-      base.byKey = new Map();
-      for (let i = 0; i < base.rows.length; i++) if (!base.gone[i]) base.byKey.set(base.rows.key(i), i);
+    let i: number | undefined;
+    if (base.rows.findKey) {
+      i = base.rows.findKey(key);
+    } else {
+      if (!base.byKey) {
+        base.byKey = new Map();
+        for (let r = 0; r < base.rows.length; r++) if (!base.gone[r]) base.byKey.set(base.rows.key(r), r);
+      }
+      i = base.byKey.get(key);
     }
-    const i = base.byKey.get(key);
-    if (i === undefined || base.gone[i]) return;
+    if (i === undefined || i < 0 || base.gone[i]) return;
     base.gone[i] = 1;
     base.alive--;
-    base.byKey.delete(key);
+    base.byKey?.delete(key);
     this.restore([base.rows.record(i)]);
+  }
+
+  /**
+   * For saving: the requests in the map, and the base rows still in columns (written by copying
+   * them). Without a base, `base` is undefined and `records` are all the requests.
+   */
+  forSave(): { records: RequestRecord[]; base?: { columns: RequestRows; gone: Uint8Array } } {
+    const records = [...this.records.values()];
+    return this.base && this.base.alive > 0 ? { records, base: { columns: this.base.rows, gone: this.base.gone } } : { records };
   }
 
   /**

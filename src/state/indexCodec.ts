@@ -42,6 +42,11 @@ export interface IndexSnapshot {
   edits: EditRecord[];
   /** The latest plan limits per agent (they are not in every file read later). */
   limits?: LimitsSnapshot[];
+  /**
+   * Requests still in the columns of the index that was loaded (rows not `gone`): written by
+   * copying the columns, so saving after an append builds no object for them.
+   */
+  base?: { columns: { readonly length: number; record(i: number): UsageEvent }; gone: Uint8Array };
 }
 
 export class IndexFormatError extends Error {}
@@ -58,13 +63,18 @@ const HAS_LOGGED_COST = 1 << 9;
 const AGENT_MASK = 0xff;
 const NO_CURSOR = -1;
 const F64_COLUMNS = 8;
+/** agent|flags and seven string references. */
 const I32_COLUMNS = 8;
+const STRING_COLUMNS = 7;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
 class StringTable {
   readonly list: string[] = [];
   private readonly ids = new Map<string, number>();
+  constructor(seed: readonly string[] = []) {
+    for (const v of seed) this.id(v);
+  }
   id(v: string | undefined | null): number {
     if (v === undefined || v === null) return -1;
     let i = this.ids.get(v);
@@ -78,16 +88,24 @@ class StringTable {
 }
 
 export function encodeIndex(s: IndexSnapshot): Buffer {
-  const table = new StringTable();
+  const base = s.base && s.base.columns instanceof RequestColumns ? { columns: s.base.columns, gone: s.base.gone } : undefined;
+  const extra = s.base && !base ? [...s.records, ...materialize(s.base)] : s.records;
+  // The base's strings keep their ids: its columns are copied as they are.
+  const table = new StringTable(base?.columns.strings);
   const id = (v: string | undefined | null) => table.id(v);
-  const n = s.records.length;
+  let aliveRows = 0;
+  if (base) for (let i = 0; i < base.columns.length; i++) if (!base.gone[i]) aliveRows++;
+  const n = aliveRows + extra.length;
   const f64 = new Float64Array(F64_COLUMNS * n);
   const i32 = new Int32Array(I32_COLUMNS * n);
-  const keys: Buffer[] = new Array(n);
+  const keys: Buffer[] = new Array(extra.length);
   const keyOffsets = new Uint32Array(n + 1);
   let keyBytes = 0;
-  for (let i = 0; i < n; i++) {
-    const r = s.records[i]!;
+  const copied = base?.columns.copyRows(base.gone, f64, i32, keyOffsets, n);
+  if (copied) keyBytes = copied.bytes;
+  for (let j = 0; j < extra.length; j++) {
+    const i = aliveRows + j;
+    const r = extra[j]!;
     const t = r.tokens;
     f64[i] = r.timestamp;
     f64[n + i] = r.loggedCostUSD ?? NaN;
@@ -106,7 +124,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
     i32[6 * n + i] = id(r.subagentId);
     i32[7 * n + i] = id(r.parentSessionId);
     const k = Buffer.from(r.key, 'utf8');
-    keys[i] = k;
+    keys[j] = k;
     keyBytes += k.length;
     keyOffsets[i + 1] = keyBytes;
   }
@@ -134,8 +152,35 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
     Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
     at += part.byteLength;
   }
+  if (base && copied) at += base.columns.copyKeys(copied.runs, out, at);
   for (const k of keys) at += k.copy(out, at);
   return out;
+}
+
+function materialize(b: NonNullable<IndexSnapshot['base']>): UsageEvent[] {
+  const out: UsageEvent[] = [];
+  for (let i = 0; i < b.columns.length; i++) if (!b.gone[i]) out.push(b.columns.record(i));
+  return out;
+}
+
+/** FNV-1a (32 bits, as a signed int) of bytes [start, end): the key column's hash. */
+export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h | 0;
+}
+
+/** The same hash of a key given as a string (its UTF-8 bytes). */
+export function hashKey(key: string): number {
+  let ascii = true;
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) { ascii = false; break; }
+  if (!ascii) {
+    const b = Buffer.from(key, 'utf8');
+    return hashBytes(b, 0, b.length);
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 /**
@@ -149,8 +194,65 @@ export class RequestColumns {
     private readonly i32: Int32Array,
     private readonly keyOffsets: Uint32Array,
     private readonly keyBytes: Buffer,
-    private readonly strings: readonly string[],
+    readonly strings: readonly string[],
   ) {}
+
+  /**
+   * The row holding `key`, or -1. The first lookup hashes every key's bytes into a map (no key is
+   * decoded to a string); a hit is confirmed by comparing the key itself.
+   */
+  findKey(key: string): number {
+    if (!this.byHash) {
+      this.byHash = new Map();
+      for (let i = 0; i < this.length; i++) {
+        const h = hashBytes(this.keyBytes, this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
+        const known = this.byHash.get(h);
+        if (known === undefined) this.byHash.set(h, i);
+        else (this.collisions ??= new Map()).set(h, [...(this.collisions.get(h) ?? [known]), i]);
+      }
+    }
+    const h = hashKey(key);
+    const rows = this.collisions?.get(h) ?? (this.byHash.has(h) ? [this.byHash.get(h)!] : []);
+    for (const i of rows) if (this.key(i) === key) return i;
+    return -1;
+  }
+
+  private byHash: Map<number, number> | undefined;
+  private collisions: Map<number, number[]> | undefined;
+
+  /**
+   * Copies the rows not `gone` into the first rows of columns of `n` rows, run by run of
+   * consecutive rows (after an append nearly all rows are one run); fills their key offsets;
+   * returns the runs (for copyKeys) and their key bytes.
+   */
+  copyRows(gone: Uint8Array, f64: Float64Array, i32: Int32Array, keyOffsets: Uint32Array, n: number): { runs: Array<[number, number]>; bytes: number } {
+    const m = this.length;
+    const runs: Array<[number, number]> = [];
+    for (let i = 0; i < m; i++) {
+      if (gone[i]) continue;
+      let end = i + 1;
+      while (end < m && !gone[end]) end++;
+      runs.push([i, end]);
+      i = end;
+    }
+    let j = 0;
+    let bytes = 0;
+    for (const [start, end] of runs) {
+      for (let c = 0; c < F64_COLUMNS; c++) f64.set(this.f64.subarray(c * m + start, c * m + end), c * n + j);
+      for (let c = 0; c < I32_COLUMNS; c++) i32.set(this.i32.subarray(c * m + start, c * m + end), c * n + j);
+      const shift = bytes - this.keyOffsets[start]!;
+      for (let i = start; i < end; i++) keyOffsets[++j] = this.keyOffsets[i + 1]! + shift;
+      bytes += this.keyOffsets[end]! - this.keyOffsets[start]!;
+    }
+    return { runs, bytes };
+  }
+
+  /** Writes the keys of the runs into `out` at `at`; returns the bytes written. */
+  copyKeys(runs: ReadonlyArray<[number, number]>, out: Buffer, at: number): number {
+    let written = 0;
+    for (const [start, end] of runs) written += this.keyBytes.copy(out, at + written, this.keyOffsets[start], this.keyOffsets[end]);
+    return written;
+  }
 
   key(i: number): string {
     return this.keyBytes.toString('utf8', this.keyOffsets[i], this.keyOffsets[i + 1]);
@@ -229,7 +331,7 @@ export class RequestColumns {
     for (let i = 0; i < n; i++) {
       const agent = this.i32[i]! & AGENT_MASK;
       if (agent >= AGENT_IDS.length || (this.i32[i]! & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
-      for (let c = 1; c < I32_COLUMNS; c++) {
+      for (let c = 1; c <= STRING_COLUMNS; c++) {
         const ref = this.i32[c * n + i]!;
         if (ref < -1 || ref >= strings) throw new IndexFormatError(`request ${i}: bad string reference ${ref}`);
       }

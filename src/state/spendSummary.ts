@@ -47,32 +47,49 @@ function firstDayStart(now: number, days: number): number {
 
 /** Pure: the summary of these records as of `now` (bounded in days and sessions). */
 export function buildSpendSummary(records: Iterable<RequestRecord>, now: number): SpendSummary {
-  // Required on use: the status line bundles this module to read summaries and must not pay for
-  // evaluating the ledger's (and its schemas') module code at start-up.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { spendNanosOf } = require('../core/ledger') as typeof import('../core/ledger');
-  const from = firstDayStart(now, SUMMARY_DAYS);
-  const activeFrom = now - SUMMARY_SESSION_HOURS * 3600_000;
-  const days = new Map<string, number>();
-  const sessionTotals = new Map<string, number>();
-  const sessionLast = new Map<string, number>();
-  for (const r of records) {
-    const spend = spendNanosOf(r) ?? 0;
-    if (r.timestamp >= from && r.timestamp <= now + 60_000) {
-      const k = localDay(r.timestamp);
-      days.set(k, (days.get(k) ?? 0) + spend);
-    }
-    sessionTotals.set(r.sessionId, (sessionTotals.get(r.sessionId) ?? 0) + spend);
-    if (r.timestamp > (sessionLast.get(r.sessionId) ?? -Infinity)) sessionLast.set(r.sessionId, r.timestamp);
+  const b = new SpendSummaryBuilder(now);
+  for (const r of records) b.add(r);
+  return b.build();
+}
+
+/** The same, one record at a time (for a caller already making one pass over the requests). */
+export class SpendSummaryBuilder {
+  private readonly from: number;
+  private readonly days = new Map<string, number>();
+  private readonly sessionTotals = new Map<string, number>();
+  private readonly sessionLast = new Map<string, number>();
+  private readonly spendNanosOf: (r: RequestRecord) => number | null;
+
+  constructor(private readonly now: number) {
+    this.from = firstDayStart(now, SUMMARY_DAYS);
+    // Required on use: the status line bundles this module to read summaries and must not pay for
+    // evaluating the ledger's (and its schemas') module code at start-up.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.spendNanosOf = (require('../core/ledger') as typeof import('../core/ledger')).spendNanosOf;
   }
-  const today = localDay(now);
-  if (!days.has(today)) days.set(today, 0);
-  const recent = [...sessionLast].filter(([, last]) => last >= activeFrom).sort((a, b) => b[1] - a[1]).slice(0, SUMMARY_MAX_SESSIONS);
-  const sessions: Record<string, number> = {};
-  for (const [id] of recent) sessions[id] = Math.round(sessionTotals.get(id)!);
-  const dayObj: Record<string, number> = {};
-  for (const k of [...days.keys()].sort()) dayObj[k] = Math.round(days.get(k)!);
-  return { version: SPEND_SUMMARY_VERSION, writtenAt: now, days: dayObj, sessions };
+
+  /** Reads `r` at once (it may be a reused object). */
+  add(r: RequestRecord): void {
+    const spend = this.spendNanosOf(r) ?? 0;
+    if (r.timestamp >= this.from && r.timestamp <= this.now + 60_000) {
+      const k = localDay(r.timestamp);
+      this.days.set(k, (this.days.get(k) ?? 0) + spend);
+    }
+    this.sessionTotals.set(r.sessionId, (this.sessionTotals.get(r.sessionId) ?? 0) + spend);
+    if (r.timestamp > (this.sessionLast.get(r.sessionId) ?? -Infinity)) this.sessionLast.set(r.sessionId, r.timestamp);
+  }
+
+  build(): SpendSummary {
+    const today = localDay(this.now);
+    if (!this.days.has(today)) this.days.set(today, 0);
+    const activeFrom = this.now - SUMMARY_SESSION_HOURS * 3600_000;
+    const recent = [...this.sessionLast].filter(([, last]) => last >= activeFrom).sort((a, b) => b[1] - a[1]).slice(0, SUMMARY_MAX_SESSIONS);
+    const sessions: Record<string, number> = {};
+    for (const [id] of recent) sessions[id] = Math.round(this.sessionTotals.get(id)!);
+    const dayObj: Record<string, number> = {};
+    for (const k of [...this.days.keys()].sort()) dayObj[k] = Math.round(this.days.get(k)!);
+    return { version: SPEND_SUMMARY_VERSION, writtenAt: this.now, days: dayObj, sessions };
+  }
 }
 
 export async function writeSpendSummary(fs: StateFs, stateDir: string, summary: SpendSummary): Promise<void> {

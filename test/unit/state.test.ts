@@ -9,7 +9,8 @@ import { buildReport } from '../../src/core/report';
 import { createSources } from '../../src/sources/registry';
 import { Scanner } from '../../src/sources/scanner';
 import { Tailer } from '../../src/sources/tailer';
-import { decodeIndex, encodeIndex, INDEX_VERSION, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
+import type { UsageEvent } from '../../src/core/events';
+import { decodeIndex, decodeIndexColumns, encodeIndex, INDEX_VERSION, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
 import { IndexStore, STALE_LOCK_MS } from '../../src/state/indexStore';
 import { REAL_LOGS, REPO_ROOT, claudeAssistant, tempDir, writeFile } from './helpers';
 
@@ -129,6 +130,33 @@ describe('persistent index', () => {
     assert.equal(await store.save({ savedAt: 2, files: [], records: [], prompts: [], edits: [] }), true);
     assert.ok(!fs.existsSync(path.join(dir, 'index.json')));
     assert.equal((await store.load()).kind, 'loaded');
+  });
+
+  it('an index saved from a totals-only ledger (base columns copied, merged copies moved out) equals one saved from scratch', () => {
+    const ev = (key: string, output: number, extra: Partial<UsageEvent> = {}): UsageEvent => ({
+      agent: 'claude-code', key, sessionId: 's', project: '/p', model: 'claude-sonnet-4-5', timestamp: 1_000 + output, file: '/f',
+      tokens: { input: 10, output, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 }, ...extra,
+    });
+    const first = [ev('k1', 1), ev('k2', 2, { branch: 'main', loggedCostUSD: 0.25 }), ev('kä3', 3, { sidechain: true, subagentId: 'a1' }), ev('k4', 4)];
+    const columns = decodeIndexColumns(encodeIndex({ savedAt: 1, files: [], records: first, prompts: [], edits: [] })).requests;
+    assert.equal(columns.findKey('kä3'), 2);
+    assert.equal(columns.findKey('k4'), 3);
+    assert.equal(columns.findKey('nope'), -1);
+    const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
+    ledger.restoreRows(columns);
+    // a later copy of k2 with more output (merged), a new request, a later and smaller copy of k1 (changes
+    // nothing, but any copy moves its request out of the columns)
+    ledger.addAll([ev('k2', 20, { branch: 'main', loggedCostUSD: 0.25, timestamp: 1_002 }), ev('k5', 5, { model: 'new-model' }), ev('k1', 0, { timestamp: 5_000 })]);
+    const saved = ledger.forSave();
+    assert.equal(saved.base?.columns, columns, 'the loaded columns are reused');
+    assert.deepEqual(saved.records.map((r) => r.key).sort(), ['k1', 'k2', 'k5']);
+    const round = decodeIndex(encodeIndex({ savedAt: 2, files: [], ...saved, prompts: [], edits: [] }));
+    const expected = new Ledger(new Pricer());
+    expected.addAll([...first, ev('k2', 20, { branch: 'main', loggedCostUSD: 0.25, timestamp: 1_002 }), ev('k5', 5, { model: 'new-model' }), ev('k1', 0, { timestamp: 5_000 })]);
+    const strip = (r: UsageEvent) => { const { costNanos: _c, ...rest } = r as UsageEvent & { costNanos?: unknown }; return rest; };
+    const byKey = (rs: Iterable<UsageEvent>) => [...rs].map(strip).sort((a, b) => (a.key < b.key ? -1 : 1));
+    assert.deepEqual(byKey(round.records), byKey(expected.allRecords()));
+    assert.equal(round.records.find((r) => r.key === 'k2')!.tokens.output, 20);
   });
 
   it('writes atomically under a lock; a second writer backs off, a stale lock is taken over', async () => {
