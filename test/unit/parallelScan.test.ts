@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { scanParallel, splitBySize } from '../../src/cli/parallelScan';
+import { scanParallel, splitBySize, threadCount } from '../../src/cli/parallelScan';
 import { Ledger } from '../../src/core/ledger';
 import { Pricer } from '../../src/core/pricing';
 import { buildReport } from '../../src/core/report';
@@ -65,5 +65,16 @@ describe('parallel cold scan', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('thread count', () => {
+  it('one thread below 4 logical CPUs, one per CPU up to 4 above; AGENT_SPEND_THREADS overrides', () => {
+    assert.equal(threadCount({}, 1), 1);
+    assert.equal(threadCount({}, 2), 1);
+    assert.equal(threadCount({}, 4), 4);
+    assert.equal(threadCount({}, 16), 4);
+    assert.equal(threadCount({ AGENT_SPEND_THREADS: '3' }, 2), 3);
+    assert.equal(threadCount({ AGENT_SPEND_THREADS: '0' }, 8), 4, 'an invalid value is ignored');
   });
 });
