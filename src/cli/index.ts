@@ -19,6 +19,12 @@ function fastStatusline(): boolean {
   return true;
 }
 
+// `agent-spend … | head`: a closed pipe ends the output, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 if (!fastStatusline()) {
   // Required here, not imported: an import would evaluate every module before the check above.
   const { main } = require('./main') as typeof import('./main');

@@ -186,7 +186,10 @@ export async function runLive(command: 'now' | 'limits', argv: readonly string[]
   }
   if (json.limits.length === 0) out('no plan limits known (Codex logs them; Claude Code passes them to `agent-spend statusline`)');
   for (const l of json.limits) {
-    const windows = l.windows.map((w) => `${w.kind} ${pct(w.usedPercent)}${w.resetsAt ? ` (resets ${w.resetsAt})` : ''}`).join(' · ');
+    // A window past its reset has no current figure: say since when, not "resets" at a past time.
+    const windows = l.windows.map((w) => (w.reset
+      ? `${w.kind} reset${w.resetsAt ? ` at ${w.resetsAt}` : ''}, no newer figure`
+      : `${w.kind} ${pct(w.usedPercent)}${w.resetsAt ? ` (resets ${w.resetsAt})` : ''}`)).join(' · ');
     out(`${l.agent.padEnd(11)} ${l.source.padEnd(10)} ${windows}`);
   }
   for (const w of scanned.warnings) out(`warning: ${w}`);
