@@ -151,6 +151,7 @@ export class LiveSpend extends Disposable {
     this.ledger.restore(keep);
     for (const p of snapshot.prompts) this.ledger.addPrompt(p);
     for (const e of snapshot.edits) this.ledger.addEdit(e);
+    this.ledger.restoreLimits(snapshot.limits ?? []);
     this.scanner.restoreFiles(snapshot.files);
     const loadMs = Date.now() - started;
     this.counters.index = { requests: keep.length, files: snapshot.files.length, loadMs, firstTotalMs: Date.now() - this.startedAt };
@@ -179,7 +180,7 @@ export class LiveSpend extends Disposable {
 
   private async saveIndex(): Promise<void> {
     if (!this.store || !this.dirty) return;
-    const snapshot: IndexSnapshot = { savedAt: Date.now(), files: this.scanner.exportFiles(), records: this.retained(this.ledger.allRecords()), prompts: [...this.ledger.allPrompts()], edits: [...this.ledger.allEdits()] };
+    const snapshot: IndexSnapshot = { savedAt: Date.now(), files: this.scanner.exportFiles(), records: this.retained(this.ledger.allRecords()), prompts: [...this.ledger.allPrompts()], edits: [...this.ledger.allEdits()], limits: this.ledger.latestLimits() };
     if (await this.store.save(snapshot)) {
       this.dirty = false;
       this.counters.indexSaves++;

@@ -150,7 +150,9 @@ describe('persistent index', () => {
     const saved = ledger.forSave();
     assert.equal(saved.base?.columns, columns, 'the loaded columns are reused');
     assert.deepEqual(saved.records.map((r) => r.key).sort(), ['k1', 'k2', 'k5']);
-    const round = decodeIndex(encodeIndex({ savedAt: 2, files: [], ...saved, prompts: [], edits: [] }));
+    const limits = [{ agent: 'codex' as const, source: 'logged' as const, observedAt: 9, planType: 'plus', windows: [{ kind: 'five-hour' as const, windowMinutes: 300, usedPercent: 42, resetsAt: 99 }] }];
+    const round = decodeIndex(encodeIndex({ savedAt: 2, files: [], ...saved, prompts: [], edits: [], limits }));
+    assert.deepEqual(round.limits, limits, 'the latest plan limits survive a restart');
     const expected = new Ledger(new Pricer());
     expected.addAll([...first, ev('k2', 20, { branch: 'main', loggedCostUSD: 0.25, timestamp: 1_002 }), ev('k5', 5, { model: 'new-model' }), ev('k1', 0, { timestamp: 5_000 })]);
     const strip = (r: UsageEvent) => { const { costNanos: _c, ...rest } = r as UsageEvent & { costNanos?: unknown }; return rest; };
