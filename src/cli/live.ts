@@ -16,7 +16,7 @@ import { liveSessions, type LiveSession } from '../core/live';
 import { Pricer } from '../core/pricing';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources } from '../sources/registry';
-import { Scanner, type ScanWarning } from '../sources/scanner';
+import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { resolveStateDir } from '../state/stateDir';
 import { contextFigures, latestStatuslineLimits, readSnapshots, type StateFs, type StatuslineSnapshot } from '../state/statuslineSnapshots';
@@ -91,18 +91,9 @@ async function scan(args: LiveArgs, env: NodeJS.ProcessEnv): Promise<Scanned> {
   const stateDir = resolveStateDir({ env, home, platform: process.platform, override: args.stateDir, cwd: process.cwd() });
   const [, read] = await Promise.all([scanner.scanAll(), readSnapshots(fs as unknown as StateFs, stateDir)]);
 
-  const fileMtime = new Map<string, number>();
-  for (const f of scanner.exportFiles()) {
-    const m = f.cursor?.mtimeMs ?? (f.docStamp ? Number(f.docStamp.split(':')[1]) : NaN);
-    if (Number.isFinite(m)) fileMtime.set(f.path, m);
-  }
-  const lastWrites = new Map<string, number>();
-  for (const r of ledger.allRecords()) {
-    const m = fileMtime.get(r.file);
-    if (m !== undefined && m > (lastWrites.get(r.sessionId) ?? -Infinity)) lastWrites.set(r.sessionId, m);
-  }
+  const lastWrites = scanner.lastWrites(ledger);
   const warnings = [
-    ...scanWarnings.map((w) => `${w.agent}: ${w.path}: ${w.message}${w.count > 1 ? ` (${w.count}×)` : ''}`),
+    ...scanWarnings.map(formatWarning),
     ...read.problems.map((p) => `status line snapshot ${p.file}: ${p.reason}`),
   ];
   return { ledger, lastWrites, snapshots: read.snapshots, warnings };

@@ -15,7 +15,7 @@ import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS, type SourceSettings } from '../sources/registry';
 import { cliFs } from './cliFs';
 import { scanParallel } from './parallelScan';
-import { Scanner, type ScanWarning } from '../sources/scanner';
+import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexStore } from '../state/indexStore';
 import { SpendSummaryBuilder, writeSpendSummary } from '../state/spendSummary';
@@ -218,10 +218,6 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   return { report, warnings };
 }
 
-export function formatWarning(w: ScanWarning): string {
-  const times = w.count > 1 ? ` (${w.count}×)` : '';
-  return `${w.agent}: ${w.path}: ${w.message}${times}`;
-}
 
 // Made on first use: creating an Intl formatter loads locale data (~10 ms), which a --json run never needs.
 let numberFormat: Intl.NumberFormat | undefined;

@@ -24,7 +24,7 @@
  * in a second window or after a rescan.
  */
 import { AGENT_IDS, type AgentId } from './events';
-import { describeValue as describe, folderName, formatUSD } from './format';
+import { agentLabel, describeValue as describe, folderName, formatUSD } from './format';
 import { spendNanosOf, type RequestRecord } from './ledger';
 import { dayKeyOf, weekStartKey } from './summary';
 
@@ -659,10 +659,6 @@ export function pruneNotified(notified: ReadonlySet<string>, now: number, weekSt
 // ---------------------------------------------------------------------------------------
 // Text
 
-const AGENT_LABELS: Record<AgentId, string> = {
-  'claude-code': 'Claude Code', codex: 'Codex CLI', 'gemini-cli': 'Gemini CLI', opencode: 'OpenCode',
-  cline: 'Cline', 'roo-code': 'Roo Code', 'kilo-code': 'Kilo Code', aider: 'Aider',
-};
 const PERIOD_ADJ: Record<BudgetPeriod, string> = { day: 'daily', week: 'weekly', month: 'monthly', session: 'session' };
 const PERIOD_END: Record<BudgetPeriod, string> = { day: 'the end of the day', week: 'the end of the week', month: 'the end of the month', session: '' };
 
@@ -673,7 +669,7 @@ export function budgetTitle(st: BudgetStatus): string {
   if (!st.session) return base;
   const s = st.session;
   const where = s.project ? ` in ${folderName(s.project)}` : '';
-  return `${base} — ${AGENT_LABELS[s.agent] ?? s.agent} session ${shortId(s.sessionId)}${where}`;
+  return `${base} — ${agentLabel(s.agent)} session ${shortId(s.sessionId)}${where}`;
 }
 
 /** The notification text: "Daily budget: 82% of $10.00 spent ($8.20); at this rate you reach the limit at 16:40". */

@@ -1,4 +1,19 @@
 /** Number formatting shared by the CLI and the extension's views. */
+import type { AgentId } from './events';
+
+const AGENT_LABELS: Record<AgentId, string> = {
+  'claude-code': 'Claude Code', codex: 'Codex CLI', 'gemini-cli': 'Gemini CLI', opencode: 'OpenCode',
+  cline: 'Cline', 'roo-code': 'Roo Code', 'kilo-code': 'Kilo Code', aider: 'Aider',
+};
+
+/**
+ * An agent's name for people ("Codex CLI"); `brief` drops the "CLI" of Codex, as the status bar's
+ * running text and the limit messages say it. Unknown ids are shown as they are.
+ */
+export function agentLabel(agent: string, brief = false): string {
+  if (brief && agent === 'codex') return 'Codex';
+  return (AGENT_LABELS as Record<string, string>)[agent] ?? agent;
+}
 
 /** $1,234.56 — two decimals; amounts under a cent but above zero show as "<$0.01". */
 export function formatUSD(nanos: number, locale?: string): string {
@@ -60,4 +75,9 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return 'an object';
   return String(v);
+}
+
+/** Escapes markdown (and HTML) in log-derived text: project names and model ids are untrusted. */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$&]/g, (c) => `\\${c}`);
 }

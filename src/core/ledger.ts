@@ -359,12 +359,14 @@ export class Ledger {
     return this.sessionInfo.values();
   }
 
-  /** Live mode: the session of a request read from `file` (undefined when none was). */
-  sessionOfFile(file: string): string | undefined {
-    const keys = this.fileKeys.get(file);
-    if (!keys) return undefined;
-    for (const k of keys) return this.records.get(k)?.sessionId;
-    return undefined;
+  /** Live mode: the sessions of the requests attributed to `file` (usually one). */
+  sessionsOfFile(file: string): Set<string> {
+    const out = new Set<string>();
+    for (const k of this.fileKeys.get(file) ?? []) {
+      const s = this.records.get(k)?.sessionId;
+      if (s !== undefined) out.add(s);
+    }
+    return out;
   }
 
   get(key: string): RequestRecord | undefined {

@@ -8,8 +8,8 @@
  * - `estimated`: inferred from the logs (Claude Code's 5-hour block), never a real limit.
  */
 import type { AgentId } from './events';
-import { currentBlock } from './blocks';
-import { formatDuration, formatTokens, formatUSD } from './format';
+import { currentBlock, type UsageBlock } from './blocks';
+import { agentLabel, formatDuration, formatTokens, formatUSD } from './format';
 import type { RequestRecord } from './ledger';
 
 export const LIMIT_SOURCES = ['logged', 'statusline', 'estimated'] as const;
@@ -140,7 +140,11 @@ export interface BlockBudget {
 
 /** The active estimated block at `now`, or undefined when none is active (no usage in the last 5 h). */
 export function estimatedClaudeLimits(records: Iterable<RequestRecord>, now: number, budget: BlockBudget = {}): EstimatedBlockInfo | undefined {
-  const block = currentBlock(records, now);
+  return estimatedFromBlock(currentBlock(records, now), budget);
+}
+
+/** The same from a block already found (the extension's budgets find it for the status bar). */
+export function estimatedFromBlock(block: UsageBlock | undefined, budget: BlockBudget = {}): EstimatedBlockInfo | undefined {
   if (!block || !block.active) return undefined;
   const info: EstimatedBlockInfo = {
     agent: 'claude-code', source: 'estimated', start: block.start, resetsAt: block.end, requests: block.requests,
@@ -280,14 +284,10 @@ export function limitCrossingMessage(agent: AgentId, w: LimitWindowView, now: nu
 // ---------------------------------------------------------------------------------------
 // Text
 
-const AGENT_NAMES: Record<AgentId, string> = {
-  'claude-code': 'Claude Code', codex: 'Codex', 'gemini-cli': 'Gemini CLI', opencode: 'OpenCode',
-  cline: 'Cline', 'roo-code': 'Roo Code', 'kilo-code': 'Kilo Code', aider: 'Aider',
-};
 const SHORT_NAMES: Partial<Record<AgentId, string>> = { 'claude-code': 'Claude', 'gemini-cli': 'Gemini' };
 
 function agentName(a: AgentId): string {
-  return AGENT_NAMES[a] ?? a;
+  return agentLabel(a, true);
 }
 
 /** "5h", "7d", or the window's length ("24h", "30d"); "?" when unknown. */

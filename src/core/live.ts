@@ -8,10 +8,9 @@
  * (`sessionRequests`). No sorting, and no pass over the records of older sessions.
  */
 import type { AgentId } from './events';
-import { folderName, formatDuration, formatUSD } from './format';
+import { agentLabel, folderName, formatDuration, formatUSD, md } from './format';
 import { spendNanosOf, type Ledger, type RequestRecord } from './ledger';
 import { contextWindowFor } from './pricing';
-import { md } from './statusView';
 
 export type SessionState = 'running' | 'idle' | 'finished';
 
@@ -195,10 +194,6 @@ export function liveSessions(input: LiveInput): LiveSession[] {
 // ---------------------------------------------------------------------------------------
 // Text
 
-const AGENT_NAMES: Record<AgentId, string> = {
-  'claude-code': 'Claude Code', codex: 'Codex', 'gemini-cli': 'Gemini CLI', opencode: 'OpenCode',
-  cline: 'Cline', 'roo-code': 'Roo Code', 'kilo-code': 'Kilo Code', aider: 'Aider',
-};
 
 /** `$(pulse) 3 running`; '' when nothing runs. */
 export function liveStatusText(sessions: readonly LiveSession[]): string {
@@ -223,7 +218,7 @@ export function liveTooltipLines(sessions: readonly LiveSession[], opts: { local
   const running = shown.filter((s) => s.state === 'running').length;
   const lines = [`**Active now** (${shown.length}${running > 0 && running < shown.length ? `, ${running} running` : ''})`, ''];
   for (const s of shown) {
-    const parts = [`**${AGENT_NAMES[s.agent] ?? s.agent}**`];
+    const parts = [`**${agentLabel(s.agent, true)}**`];
     if (s.project) parts.push(md(folderName(s.project)));
     if (s.model) parts.push(md(s.model));
     parts.push(formatDuration(s.ageMs));

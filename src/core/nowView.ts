@@ -5,8 +5,7 @@
  * places it, as text); the figures travel beside the texts for bars, colours and sorting.
  * Small and JSON-serialisable: at most NOW_MAX_ROWS session rows.
  */
-import type { AgentId } from './events';
-import { folderName, formatDuration, formatTokens, formatUSD } from './format';
+import { agentLabel, folderName, formatDuration, formatTokens, formatUSD } from './format';
 import { DEFAULT_FINISHED_AFTER_SECONDS, DEFAULT_RUNNING_SECONDS, type LiveSession } from './live';
 import { resetText, windowLabel, type AgentLimits, type EstimatedBlockInfo, type LimitSource, type LimitWindowKind } from './limits';
 import { multipleText, planWorthSentence, type PlanMonth, type PlanWorth } from './plans';
@@ -164,14 +163,6 @@ export interface NowInput {
   finishedAfterSeconds?: number;
 }
 
-const AGENT_LABELS: Record<AgentId, string> = {
-  'claude-code': 'Claude Code', codex: 'Codex CLI', 'gemini-cli': 'Gemini CLI', opencode: 'OpenCode',
-  cline: 'Cline', 'roo-code': 'Roo Code', 'kilo-code': 'Kilo Code', aider: 'Aider',
-};
-
-function agentLabel(a: string): string {
-  return (AGENT_LABELS as Record<string, string>)[a] ?? a;
-}
 
 const finite = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n) : 0);

@@ -2,7 +2,7 @@
  * What the status bar item says: its text, a markdown tooltip and an accessible
  * label, from a spend summary. Pure, so it is tested in plain node.
  */
-import { folderName, formatDuration, formatTokens, formatUSD } from './format';
+import { folderName, formatDuration, formatTokens, formatUSD, md } from './format';
 import { blockLines, type UsageBlock } from './blocks';
 import { budgetLines, type BudgetStatus } from './budgets';
 import { costBasis, type Totals } from './ledger';
@@ -165,7 +165,3 @@ function tokenSum(t: Totals): number {
   return t.inputTokens + t.outputTokens + t.cacheCreationTokens + t.cacheReadTokens;
 }
 
-/** Escapes markdown (and HTML) in log-derived text: project names and model ids are untrusted. */
-export function md(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$&]/g, (c) => `\\${c}`);
-}

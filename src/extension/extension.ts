@@ -121,7 +121,7 @@ export function activate(context: vscode.ExtensionContext): AgentSpendApi {
     const problems = config.problems.map((p) => `${p.setting}: ${p.message} (using the default)`);
     const budgetView = scanned ? budgets.evaluate(live.currentLedger, config.current, Date.now(), forceBudgets) : budgets.current();
     if (scanned) reconcileBilled();
-    const liveView = liveState.evaluate(scanned);
+    const liveView = liveState.evaluate(scanned, budgetView.block);
     status.update(live.summary(), config.current, live.warnings().length, problems, budgetView, billed, linesChangedToday(live.currentLedger), liveView);
     limitsItem.update(liveView, config.current);
     panel.setNow(buildNowView({

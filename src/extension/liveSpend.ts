@@ -13,7 +13,7 @@ import { summarize, type SpendSummary } from '../core/summary';
 import { DirWatcher, foldersToWatch } from '../sources/dirWatcher';
 import { createSources } from '../sources/registry';
 import { splitAiderPaths } from '../sources/locations';
-import { Scanner, type ScanStats, type ScanWarning } from '../sources/scanner';
+import { formatWarning, Scanner, type ScanStats, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import type { IndexSnapshot } from '../state/indexCodec';
 import { IndexStore } from '../state/indexStore';
@@ -117,13 +117,7 @@ export class LiveSpend extends Disposable {
 
   /** Session id → the latest write to one of its logs since `sinceMs` (file mtimes as last read). */
   lastWrites(sinceMs: number): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [file, mtime] of this.scanner.fileTimes()) {
-      if (mtime < sinceMs) continue;
-      const session = this.ledger.sessionOfFile(file);
-      if (session !== undefined && mtime > (out.get(session) ?? -Infinity)) out.set(session, mtime);
-    }
-    return out;
+    return this.scanner.lastWrites(this.ledger, sinceMs);
   }
 
   /** Requests kept from logs that are no longer on disk (the agents' cleanup removed them). */
@@ -246,7 +240,7 @@ export class LiveSpend extends Disposable {
       clinePaths: this.config.clinePaths,
     });
     return new Scanner(sources, new Tailer(fsp), (events, replacing) => (replacing ? this.ledger.replaceFile(replacing, events) : this.ledger.addAll(events)), {
-      onWarning: (w) => this.log.warn(`${w.agent}: ${w.path}: ${w.message}${w.count > 1 ? ` (${w.count})` : ''}`),
+      onWarning: (w) => this.log.warn(formatWarning(w)),
     });
   }
 

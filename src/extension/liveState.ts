@@ -8,7 +8,8 @@
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { detectLimitCrossings, estimatedClaudeLimits, mergeLimits, pruneLimitNotified, type AgentLimits, type EstimatedBlockInfo, type LimitCrossing, type LimitsSnapshot } from '../core/limits';
+import { detectLimitCrossings, estimatedFromBlock, mergeLimits, pruneLimitNotified, type AgentLimits, type EstimatedBlockInfo, type LimitCrossing, type LimitsSnapshot } from '../core/limits';
+import type { UsageBlock } from '../core/blocks';
 import { DEFAULT_FINISHED_AFTER_SECONDS, liveSessions, type ContextFigure, type LiveSession } from '../core/live';
 import { planWorth, type PlanWorth } from '../core/plans';
 import { DirWatcher } from '../sources/dirWatcher';
@@ -24,7 +25,7 @@ import type { Log } from './log';
 const NOTIFIED_KEY = 'agentSpend.limits.notified';
 /** Sessions age from running to idle to finished without new lines: re-judged this often. */
 export const LIVE_TICK_MS = 5_000;
-/** Plan worth and the estimated block walk every request: at most this often. */
+/** Plan worth walks every request: at most this often. */
 const SLOW_PARTS_MS = 5_000;
 /** The spend summary for the status line: at most this often. */
 const SUMMARY_EVERY_MS = 10_000;
@@ -48,7 +49,7 @@ export class LiveState implements vscode.Disposable {
   private context = new Map<string, ContextFigure>();
   private view: LiveStateView;
   private slowAt = 0;
-  private slow: { plans: PlanWorth[]; estimated: EstimatedBlockInfo | undefined } = { plans: [], estimated: undefined };
+  private plans: PlanWorth[] = [];
   private summaryAt = 0;
   private summaryTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
@@ -117,9 +118,10 @@ export class LiveState implements vscode.Disposable {
 
   /**
    * Recomputes the view; `scanned` says the first scan is done (limits are notified only then,
-   * as budgets are: a half-read history is not a crossing).
+   * as budgets are: a half-read history is not a crossing). `block` is the current estimated
+   * 5-hour block (the budgets evaluate it already; it is not looked for twice).
    */
-  evaluate(scanned: boolean): LiveStateView {
+  evaluate(scanned: boolean, block: UsageBlock | undefined): LiveStateView {
     const now = this.now();
     const ledger = this.live.currentLedger;
     const finishedAfter = DEFAULT_FINISHED_AFTER_SECONDS;
@@ -135,15 +137,13 @@ export class LiveState implements vscode.Disposable {
     const limits = mergeLimits(candidates, now);
     if (now - this.slowAt >= SLOW_PARTS_MS) {
       this.slowAt = now;
-      const claudeIsReal = limits.some((l) => l.agent === 'claude-code' && l.source !== 'estimated');
-      this.slow = {
-        plans: this.config.plans.length > 0 ? planWorth(ledger.allRecords(), this.config.plans, now) : [],
-        estimated: claudeIsReal || !this.config.enabledAgents.includes('claude-code') ? undefined : estimatedClaudeLimits(ledger.allRecords(), now),
-      };
+      this.plans = this.config.plans.length > 0 ? planWorth(ledger.allRecords(), this.config.plans, now) : [];
     }
+    const claudeIsReal = limits.some((l) => l.agent === 'claude-code' && l.source !== 'estimated');
+    const estimated = claudeIsReal || !this.config.enabledAgents.includes('claude-code') ? undefined : estimatedFromBlock(block);
     this.view = {
       sessions, running: sessions.filter((s) => s.state === 'running').length, limits,
-      ...(this.slow.estimated ? { estimated: this.slow.estimated } : {}), plans: this.slow.plans, stateDir: this.stateDir,
+      ...(estimated ? { estimated } : {}), plans: this.plans, stateDir: this.stateDir,
     };
     if (scanned) this.notify(limits, now);
     return this.view;

@@ -4,6 +4,7 @@
  * Keeps one cursor and one parser per file between scans, and every problem once.
  */
 import { isPrompt, isUsage, type SourceEvent } from '../core/events';
+import type { Ledger } from '../core/ledger';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -23,6 +24,11 @@ export type WarningKind = 'unreadable-folder' | 'unreadable-file' | 'malformed-l
 
 /** Documents above this size are not read (a rewritten-in-place JSON file this large is not a session log). */
 const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+/** A warning as one line: `agent: path: message (3×)`. */
+export function formatWarning(w: ScanWarning): string {
+  return `${w.agent}: ${w.path}: ${w.message}${w.count > 1 ? ` (${w.count}×)` : ''}`;
+}
 
 export interface ScanWarning {
   agent: string;
@@ -90,9 +96,25 @@ export class Scanner {
     return this.files.size;
   }
 
-  /** Each read file's modification time as of its last reading (epoch ms). */
+  /** Each read file's modification time as of its last reading (epoch ms): line files and documents. */
   *fileTimes(): IterableIterator<[path: string, mtimeMs: number]> {
-    for (const [path, t] of this.files) if (t.cursor) yield [path, t.cursor.mtimeMs];
+    for (const [path, t] of this.files) {
+      const mtime = t.cursor ? t.cursor.mtimeMs : t.docStamp ? Number(t.docStamp.slice(t.docStamp.indexOf(':') + 1)) : NaN;
+      if (Number.isFinite(mtime)) yield [path, mtime];
+    }
+  }
+
+  /**
+   * Session id → the latest write (as last read) to a log holding one of its requests, for files
+   * written since `sinceMs`. `ledger` must be in live mode (it knows each file's requests).
+   */
+  lastWrites(ledger: Pick<Ledger, 'sessionsOfFile'>, sinceMs = -Infinity): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [file, mtime] of this.fileTimes()) {
+      if (mtime < sinceMs) continue;
+      for (const session of ledger.sessionsOfFile(file)) if (mtime > (out.get(session) ?? -Infinity)) out.set(session, mtime);
+    }
+    return out;
   }
 
   /** Every tracked file with the root it was found under. */

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { md } from '../../../src/core/statusView';
+import { md } from '../../../src/core/format';
 import type { AgentSpendApi } from '../../../src/extension/extension';
 import { claudeLine, CLAUDE_SESSION_ID } from '../fixtures';
 
