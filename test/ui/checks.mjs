@@ -19,3 +19,18 @@ export function checker() {
   }
   return { check, finish, failures: () => failed };
 }
+
+/**
+ * Records, in every frame (the webview's included), each CSP violation in `window.__asViolations`
+ * and, with `alerts`, each alert() call in `window.__asAlerts` (instead of showing it).
+ */
+export async function trackViolations(context, { alerts = false } = {}) {
+  await context.addInitScript((countAlerts) => {
+    window.__asViolations = [];
+    if (countAlerts) {
+      window.__asAlerts = 0;
+      window.alert = () => { window.__asAlerts++; };
+    }
+    document.addEventListener('securitypolicyviolation', (e) => window.__asViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  }, alerts);
+}

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checker } from './checks.mjs';
+import { checker, trackViolations } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
@@ -125,10 +125,7 @@ async function session(label) {
     },
     viewport: { width: 1500, height: 1000 },
   });
-  await wb.context.addInitScript(() => {
-    window.__asViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__asViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await trackViolations(wb.context);
   try {
     const { page } = wb;
     let frame;

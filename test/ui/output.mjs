@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { checker } from './checks.mjs';
+import { checker, trackViolations } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
@@ -104,10 +104,7 @@ async function session(label) {
     settings: { 'workbench.colorTheme': THEMES[label], 'workbench.startupEditor': 'none' },
     viewport: { width: 1500, height: 1000 },
   });
-  await wb.context.addInitScript(() => {
-    window.__asViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__asViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await trackViolations(wb.context);
   try {
     const { page } = wb;
     let frame;

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { checker } from './checks.mjs';
+import { checker, trackViolations } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.resolve(root, '../shared/vscode-offline/harness.mjs');
@@ -174,12 +174,7 @@ async function session(label) {
     viewport: { width: 1500, height: 1000 },
   });
   // Counts any alert() and any CSP violation in every frame, the webview's included.
-  await wb.context.addInitScript(() => {
-    window.__asAlerts = 0;
-    window.__asViolations = [];
-    window.alert = () => { window.__asAlerts++; };
-    document.addEventListener('securitypolicyviolation', (e) => window.__asViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await trackViolations(wb.context, { alerts: true });
   try {
     const { page } = wb;
     let frame;
