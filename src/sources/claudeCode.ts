@@ -21,7 +21,12 @@ export interface ClaudeCodeOptions {
   edits?: boolean;
 }
 
-const USAGE_NEEDLE = '"usage"';
+/**
+ * Lines with a request's usage. Every Anthropic usage object has `input_tokens` and `output_tokens`
+ * keys, so a quoted `…_tokens"` key marks them (a usage without any would count nothing), and it
+ * is found several times faster than the `"usage"` key: `_` is far rarer in logs than `"`.
+ */
+const USAGE_NEEDLE = '_tokens"';
 /** A `user` message whose content is a string or starts with a text block (tool results never match). */
 const PROMPT_NEEDLES = ['"role":"user","content":"', '"role":"user","content":[{"type":"text"'];
 /**

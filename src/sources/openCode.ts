@@ -61,7 +61,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Dirent } from 'node:fs';
 import type { TokenCounts, UsageEvent } from '../core/events';
-import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
+import type { DiscoveryResult, LineParser, ReadHandle, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isMissing, isObject, nonEmpty, tokenCount } from './json';
 import { errorText } from './walk';
 
@@ -391,7 +391,7 @@ export class OpenCodeSource implements Source {
 
   /** Parsed JSON, or undefined when the file is missing, unreadable or not (yet) complete JSON. */
   private async readJson(file: string): Promise<unknown> {
-    let handle: import('node:fs/promises').FileHandle;
+    let handle: ReadHandle;
     try {
       handle = await this.fs.open(file, 'r');
     } catch {
@@ -408,7 +408,7 @@ export class OpenCodeSource implements Source {
 
   /** A part's own `type` from its first bytes; undefined when not readable there (or when unsure). */
   private async headType(file: string): Promise<string | undefined> {
-    let handle: import('node:fs/promises').FileHandle;
+    let handle: ReadHandle;
     try {
       handle = await this.fs.open(file, 'r');
     } catch {

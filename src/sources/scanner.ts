@@ -5,6 +5,7 @@
  */
 import { isPrompt, isUsage, type SourceEvent } from '../core/events';
 import type { Ledger } from '../core/ledger';
+import { toNeedles, type Needle } from './needle';
 import type { LineParser, Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
@@ -38,19 +39,19 @@ export interface ScanWarning {
   count: number;
 }
 
-const NEEDLES = new WeakMap<Source, Buffer[]>();
+const NEEDLES = new WeakMap<Source, Needle[]>();
 
-/** A source's needles as bytes, made once per source (not once per file). */
-function needleBytes(source: Source): Buffer[] {
+/** A source's needles, made once per source (not once per file). */
+function needlesOf(source: Source): Needle[] {
   let n = NEEDLES.get(source);
-  if (!n) NEEDLES.set(source, (n = source.needles.map((x) => Buffer.from(x))));
+  if (!n) NEEDLES.set(source, (n = toNeedles(source.needles)));
   return n;
 }
 
 interface TrackedFile {
   source: Source;
   root: string;
-  needles: Buffer[];
+  needles: Needle[];
   cursor?: FileCursor;
   parser?: LineParser;
   /** A restored line file's parser state, until its parser is needed (most files of a warm start never are). */
@@ -205,7 +206,7 @@ export class Scanner {
   }
 
   private track(source: Source, root: string, saved: FileEntry | undefined): TrackedFile {
-    const t: TrackedFile = { source, root, needles: needleBytes(source) };
+    const t: TrackedFile = { source, root, needles: needlesOf(source) };
     if (!saved) return t;
     if (saved.docStamp) t.docStamp = saved.docStamp;
     // A line file resumes only with its parser's state; without it, it is read again from the start.

@@ -18,7 +18,16 @@ export interface SourceEnv {
 export interface SourceFs {
   readdir(path: string, opts: { withFileTypes: true }): Promise<import('node:fs').Dirent[]>;
   stat(path: string): Promise<import('node:fs').Stats>;
-  open(path: string, flags: 'r'): Promise<import('node:fs/promises').FileHandle>;
+  open(path: string, flags: 'r'): Promise<ReadHandle>;
+}
+
+/** What the sources do with an open file (a `FileHandle` of node:fs/promises is one). */
+export interface ReadHandle {
+  stat(): Promise<{ size: number; mtimeMs: number; ino: number }>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  readFile(): Promise<Buffer>;
+  readFile(encoding: 'utf8'): Promise<string>;
+  close(): Promise<void>;
 }
 
 /** Parses the lines of ONE file, in order. May keep state between lines (and between reads). */

@@ -9,7 +9,8 @@
  * and counted without being held in memory.
  */
 import type { SourceEvent } from '../core/events';
-import type { LineParser, SourceFs } from './source';
+import { indexOfNeedle, type Needle } from './needle';
+import type { LineParser, ReadHandle, SourceFs } from './source';
 
 export interface FileCursor {
   path: string;
@@ -47,9 +48,13 @@ export interface TailerOptions {
 const HEAD_BYTES = 64;
 const TAIL_BYTES = 32;
 const NEWLINE = 0x0a;
+/** As many as reads run at once (the scanner's concurrency). */
+const MAX_SPARE_CHUNKS = 8;
 
 export class Tailer {
   private readonly chunkBytes: number;
+  /** Chunk buffers of finished reads, reused: a scan of thousands of files allocates a handful, not one each. */
+  private readonly spareChunks: Buffer[] = [];
   private readonly maxLineBytes: number;
 
   constructor(readonly fs: SourceFs, opts: TailerOptions = {}) {
@@ -63,7 +68,7 @@ export class Tailer {
    */
   async read(
     path: string,
-    needles: readonly Buffer[],
+    needles: readonly Needle[],
     parserFor: (restarted: boolean) => LineParser,
     cursor?: FileCursor,
   ): Promise<ReadResult> {
@@ -100,15 +105,31 @@ export class Tailer {
   }
 
   private async readLines(
-    handle: import('node:fs/promises').FileHandle,
+    handle: ReadHandle,
     start: number,
     end: number,
-    needles: readonly Buffer[],
+    needles: readonly Needle[],
     parser: LineParser,
     out: ReadResult,
   ): Promise<void> {
-    const chunk = Buffer.allocUnsafe(this.chunkBytes);
-    const overlap = Math.max(0, ...needles.map((n) => n.length)) - 1;
+    const chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
+    try {
+      await this.readChunks(handle, chunk, start, end, needles, parser, out);
+    } finally {
+      if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk);
+    }
+  }
+
+  private async readChunks(
+    handle: ReadHandle,
+    chunk: Buffer,
+    start: number,
+    end: number,
+    needles: readonly Needle[],
+    parser: LineParser,
+    out: ReadResult,
+  ): Promise<void> {
+    const overlap = Math.max(0, ...needles.map((n) => n.bytes.length)) - 1;
     // A line that spans chunks is not copied: we remember where it starts and whether a
     // needle occurs in it, and re-read it in one piece only if it does (most long lines
     // are tool output without usage).
@@ -156,10 +177,10 @@ export class Tailer {
 
   /** Reads one long line [from, to) in one piece and parses it, unless it is over the size limit. */
   private async rereadLine(
-    handle: import('node:fs/promises').FileHandle,
+    handle: ReadHandle,
     from: number,
     to: number,
-    needles: readonly Buffer[],
+    needles: readonly Needle[],
     parser: LineParser,
     out: ReadResult,
   ): Promise<void> {
@@ -174,7 +195,7 @@ export class Tailer {
   }
 
   /** Parses the lines of `data` (which ends at a line boundary) that contain a needle. */
-  private processChunk(data: Buffer, needles: readonly Buffer[], parser: LineParser, out: ReadResult): void {
+  private processChunk(data: Buffer, needles: readonly Needle[], parser: LineParser, out: ReadResult): void {
     for (const [lineStart, lineEnd] of candidateLines(data, needles)) {
       if (lineEnd - lineStart > this.maxLineBytes) {
         out.oversizedLines++;
@@ -196,15 +217,15 @@ export class Tailer {
 }
 
 /** [start, end) of each distinct line (end excludes the newline) containing any needle, in file order. */
-export function candidateLines(data: Buffer, needles: readonly Buffer[]): Array<[number, number]> {
+export function candidateLines(data: Buffer, needles: readonly Needle[]): Array<[number, number]> {
   const lines: Array<[number, number]> = [];
   for (const needle of needles) {
     let from = 0;
     while (from < data.length) {
-      const hit = data.indexOf(needle, from);
+      const hit = indexOfNeedle(data, needle, from);
       if (hit < 0) break;
       const lineStart = data.lastIndexOf(NEWLINE, hit) + 1;
-      let lineEnd = data.indexOf(NEWLINE, hit + needle.length);
+      let lineEnd = data.indexOf(NEWLINE, hit + needle.bytes.length);
       if (lineEnd < 0) lineEnd = data.length;
       lines.push([lineStart, lineEnd]);
       from = lineEnd + 1;
@@ -218,20 +239,20 @@ export function candidateLines(data: Buffer, needles: readonly Buffer[]): Array<
 }
 
 /** Whether a needle occurs in `data`, or straddles the edge between `tail` (end of the previous part) and `data`. */
-function containsNeedle(tail: Buffer, data: Buffer, needles: readonly Buffer[]): boolean {
+function containsNeedle(tail: Buffer, data: Buffer, needles: readonly Needle[]): boolean {
   for (const n of needles) {
-    if (data.indexOf(n) >= 0) return true;
-    if (tail.length > 0 && Buffer.concat([tail, data.subarray(0, n.length - 1)]).indexOf(n) >= 0) return true;
+    if (indexOfNeedle(data, n, 0) >= 0) return true;
+    if (tail.length > 0 && indexOfNeedle(Buffer.concat([tail, data.subarray(0, n.bytes.length - 1)]), n, 0) >= 0) return true;
   }
   return false;
 }
 
-async function readHead(handle: import('node:fs/promises').FileHandle, n: number): Promise<string> {
+async function readHead(handle: ReadHandle, n: number): Promise<string> {
   return readBytes(handle, 0, n);
 }
 
 /** Hex of `n` bytes at `position` ('' when n is 0). */
-async function readBytes(handle: import('node:fs/promises').FileHandle, position: number, n: number): Promise<string> {
+async function readBytes(handle: ReadHandle, position: number, n: number): Promise<string> {
   if (n <= 0) return '';
   const buf = Buffer.alloc(n);
   const { bytesRead } = await handle.read(buf, 0, n, position);
@@ -239,7 +260,7 @@ async function readBytes(handle: import('node:fs/promises').FileHandle, position
 }
 
 /** The bytes before the saved offset are still the ones read then (a cursor without a tail passes). */
-async function tailStillThere(handle: import('node:fs/promises').FileHandle, cursor: FileCursor): Promise<boolean> {
+async function tailStillThere(handle: ReadHandle, cursor: FileCursor): Promise<boolean> {
   if (cursor.tail === undefined || cursor.tail === '') return true;
   const n = cursor.tail.length / 2;
   return (await readBytes(handle, cursor.offset - n, n)) === cursor.tail;

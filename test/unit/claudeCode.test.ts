@@ -147,7 +147,7 @@ describe('Claude Code source', () => {
     ].join('\n') + '\n');
     const { ledger, scanner, warnings } = scan(dir);
     await scanner.scanAll();
-    fs.appendFileSync(file, '{"usage": broken\n');
+    fs.appendFileSync(file, '{"usage":{"input_tokens": broken\n');
     await scanner.scanAll();
     assert.equal(ledger.totals.outputTokens, 11);
     assert.deepEqual(warnings, [`malformed-lines:${file}`]);

@@ -4,6 +4,7 @@ import { Ledger } from '../../src/core/ledger';
 import { ClaudeCodeSource } from '../../src/sources/claudeCode';
 import { CodexSource } from '../../src/sources/codex';
 import { diffLines, lineCount, parseApplyPatch } from '../../src/sources/editCounts';
+import { toNeedles } from '../../src/sources/needle';
 import { candidateLines } from '../../src/sources/tailer';
 import type { LineParser, Source, SourceEnv, SourceFs } from '../../src/sources/source';
 import { validateEvent } from './helpers';
@@ -35,7 +36,7 @@ const hunk = (lines: string[]) => [{ oldStart: 1, oldLines: 0, newStart: 1, newL
 function feed(source: Source, parser: LineParser, lines: string[]): SourceEvent[] {
   const buf = Buffer.from(lines.join('\n') + '\n');
   const out: SourceEvent[] = [];
-  for (const [s, e] of candidateLines(buf, source.needles.map((n) => Buffer.from(n)))) {
+  for (const [s, e] of candidateLines(buf, toNeedles(source.needles))) {
     out.push(...(parser.parseBytes ? parser.parseBytes(buf, s, e) : parser.parseLine(buf.toString('utf8', s, e))));
   }
   return out;
@@ -103,7 +104,7 @@ describe('edits: Claude Code', () => {
     const sequential = editsOf(transcript().flatMap((l) => p.parseLine(l)));
     assert.deepEqual(sequential, editsOf(feed(source, source.createParser(FILE), transcript())));
     const off = new ClaudeCodeSource(env, noFs, { edits: false, prompts: false });
-    assert.deepEqual(off.needles, ['"usage"']);
+    assert.deepEqual(off.needles, ['_tokens"']);
     assert.equal(editsOf(feed(off, off.createParser(FILE), transcript())).length, 0);
   });
 

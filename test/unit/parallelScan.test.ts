@@ -57,7 +57,7 @@ describe('parallel cold scan', () => {
     const dir = tempDir();
     try {
       const proj = path.join(dir, 'claude', 'projects', '-w');
-      for (let i = 0; i < 6; i++) writeFile(path.join(proj, `s${i}.jsonl`), `{"type":"assistant","usage" broken\n`.repeat(i + 1));
+      for (let i = 0; i < 6; i++) writeFile(path.join(proj, `s${i}.jsonl`), `{"type":"assistant","usage":{"input_tokens" broken\n`.repeat(i + 1));
       const env = { env: { CLAUDE_CONFIG_DIR: path.join(dir, 'claude') }, home: dir, platform: 'linux' as const };
       const r = await scan(3, env, { enabled: ['claude-code'], prompts: false, edits: false });
       const malformed = r.warnings.filter((w) => w.kind === 'malformed-lines');

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import type { UsageEvent } from '../../src/core/events';
 import type { LineParser } from '../../src/sources/source';
+import { toNeedles } from '../../src/sources/needle';
 import { candidateLines, type FileCursor, Tailer } from '../../src/sources/tailer';
 import { parseTime } from '../../src/sources/json';
 import { asUsage, tempDir, tokens, writeFile } from './helpers';
@@ -17,7 +18,7 @@ class NumberParser implements LineParser {
   }
 }
 
-const NEEDLES = [Buffer.from('"k"')];
+const NEEDLES = toNeedles(['"k"']);
 
 async function readAll(tailer: Tailer, file: string, cursor?: FileCursor) {
   const parser = new NumberParser();
@@ -120,7 +121,7 @@ describe('tailer', () => {
 
   it('finds each candidate line once, in file order, with several needles', () => {
     const buf = Buffer.from('x "a" "b"\nnone\n"b" only\n"a"\n');
-    const lines = candidateLines(buf, [Buffer.from('"a"'), Buffer.from('"b"')]);
+    const lines = candidateLines(buf, toNeedles(['"a"', '"b"']));
     assert.deepEqual(lines.map(([s, e]) => buf.toString('utf8', s, e)), ['x "a" "b"', '"b" only', '"a"']);
   });
 
