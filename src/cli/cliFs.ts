@@ -1,6 +1,8 @@
 /** The file access the CLI's sources use. */
 import * as fsSync from 'node:fs';
 import type { ReadHandle, SourceFs } from '../sources/source';
+import type { IndexFs } from '../state/indexStore';
+import type { StateFs } from '../state/statuslineSnapshots';
 
 /**
  * The CLI has no UI thread to keep responsive, so every call is synchronous: a cold scan of
@@ -21,3 +23,14 @@ function syncHandle(fd: number): ReadHandle {
     close: async () => fsSync.closeSync(fd),
   };
 }
+
+/** The index and state files, also synchronous (an 8 MB index is one read, not a chain of thread-pool reads). */
+export const cliStateFs: IndexFs & StateFs = {
+  readFile: async (p) => fsSync.readFileSync(p),
+  writeFile: async (p: string, data: string | Uint8Array, opts: { flag: 'wx' | 'w'; mode?: number }) => fsSync.writeFileSync(p, data, opts),
+  rename: async (from, to) => fsSync.renameSync(from, to),
+  unlink: async (p) => fsSync.unlinkSync(p),
+  mkdir: async (p, opts) => fsSync.mkdirSync(p, opts),
+  readdir: async (p) => fsSync.readdirSync(p),
+  stat: async (p) => fsSync.statSync(p),
+};

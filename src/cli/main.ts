@@ -13,7 +13,7 @@ import { summarizeEdits } from '../core/output';
 import { buildReport, type Report, type ReportTotals } from '../core/report';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS, type SourceSettings } from '../sources/registry';
-import { cliFs } from './cliFs';
+import { cliFs, cliStateFs } from './cliFs';
 import { scanParallel } from './parallelScan';
 import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
@@ -155,7 +155,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(cliFs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
-  const store = args.indexDir ? new IndexStore(args.indexDir, fs) : undefined;
+  const store = args.indexDir ? new IndexStore(args.indexDir, cliStateFs) : undefined;
   const indexNotes: string[] = [];
   let restoredFiles = -1;
   if (store) {
@@ -195,7 +195,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   }, args.by);
   if (summary) {
     const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
-    await writeSpendSummary(fs, stateDir, summary.build()).catch((e: unknown) => {
+    await writeSpendSummary(cliStateFs, stateDir, summary.build()).catch((e: unknown) => {
       indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
     });
   }

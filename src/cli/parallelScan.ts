@@ -75,11 +75,12 @@ export async function scanParallel(
   opts: { threads?: number; minBytes?: number; workerScript?: string } = {},
 ): Promise<ScanStats> {
   const paths = await scanner.discoverAll();
+  const threads = opts.threads ?? threadCount();
+  if (threads < 2) return scanner.readFiles(paths); // without a second stat of every file
   const pending = await scanner.pendingBytes(stat);
   let total = 0;
   for (const b of pending.values()) total += b;
-  const threads = opts.threads ?? threadCount();
-  if (threads < 2 || total < (opts.minBytes ?? PARALLEL_MIN_BYTES)) return scanner.readFiles(paths);
+  if (total < (opts.minBytes ?? PARALLEL_MIN_BYTES)) return scanner.readFiles(paths);
   const workerScript = opts.workerScript ?? path.join(__dirname, 'scanWorker.js');
   const [mine, ...theirs] = splitBySize(pending, threads);
   const parts = theirs.filter((g) => g.length > 0).map((g) => runWorker(workerScript, { ...job, paths: g }));

@@ -326,22 +326,23 @@ export class RequestColumns {
 
   /** Rejects references and numbers a valid index cannot hold (a damaged file must not load as wrong totals). */
   validate(): void {
-    const n = this.length;
+    // Column by column: sequential reads, a few milliseconds for 50k requests.
+    const { i32, f64, keyOffsets, length: n } = this;
     const strings = this.strings.length;
     for (let i = 0; i < n; i++) {
-      const agent = this.i32[i]! & AGENT_MASK;
-      if (agent >= AGENT_IDS.length || (this.i32[i]! & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
-      for (let c = 1; c <= STRING_COLUMNS; c++) {
-        const ref = this.i32[c * n + i]!;
-        if (ref < -1 || ref >= strings) throw new IndexFormatError(`request ${i}: bad string reference ${ref}`);
-      }
-      if (!Number.isFinite(this.f64[i]!)) throw new IndexFormatError(`request ${i}: bad timestamp`);
-      for (let c = 2; c < F64_COLUMNS; c++) {
-        const v = this.f64[c * n + i]!;
-        if (!(v >= 0) || !Number.isInteger(v)) throw new IndexFormatError(`request ${i}: bad token count ${v}`);
-      }
-      if (this.keyOffsets[i + 1]! <= this.keyOffsets[i]!) throw new IndexFormatError(`request ${i}: empty key`);
+      const v = i32[i]!;
+      if ((v & AGENT_MASK) >= AGENT_IDS.length || (v & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
     }
+    for (let j = n, end = (STRING_COLUMNS + 1) * n; j < end; j++) {
+      const ref = i32[j]!;
+      if (ref < -1 || ref >= strings) throw new IndexFormatError(`request ${j % n}: bad string reference ${ref}`);
+    }
+    for (let i = 0; i < n; i++) if (!Number.isFinite(f64[i]!)) throw new IndexFormatError(`request ${i}: bad timestamp`);
+    for (let j = 2 * n, end = F64_COLUMNS * n; j < end; j++) {
+      const v = f64[j]!;
+      if (!(v >= 0) || !Number.isInteger(v)) throw new IndexFormatError(`request ${j % n}: bad token count ${v}`);
+    }
+    for (let i = 0; i < n; i++) if (keyOffsets[i + 1]! <= keyOffsets[i]!) throw new IndexFormatError(`request ${i}: empty key`);
   }
 }
 

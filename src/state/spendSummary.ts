@@ -92,7 +92,14 @@ export class SpendSummaryBuilder {
   }
 }
 
+/**
+ * Writes the summary, unless the one there already gives the same figures and was written earlier
+ * the same local day (what the status line checks): a run that found nothing new writes nothing.
+ */
 export async function writeSpendSummary(fs: StateFs, stateDir: string, summary: SpendSummary): Promise<void> {
+  const there = await readSpendSummary(fs, stateDir);
+  if (there.kind === 'ok' && localDay(there.summary.writtenAt) === localDay(summary.writtenAt) && there.summary.writtenAt <= summary.writtenAt &&
+      JSON.stringify([there.summary.days, there.summary.sessions]) === JSON.stringify([summary.days, summary.sessions])) return;
   await writeFileAtomic(fs, spendSummaryFile(stateDir), JSON.stringify(summary));
 }
 

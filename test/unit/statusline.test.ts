@@ -228,6 +228,25 @@ describe('status line: spend summary', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('is not rewritten with the same figures later the same day; is with new figures or on a new day', async () => {
+    const dir = tempDir();
+    try {
+      const morning = new Date(2026, 10, 24, 9).getTime();
+      const at = (t: number, usd: number): SpendSummary => ({ version: 1, writtenAt: t, days: { [localDay(t)]: usd * 1e9 }, sessions: { [SESSION]: usd * 1e9 } });
+      const written = async () => ((await readSpendSummary(fsp, dir)) as { summary: SpendSummary }).summary;
+      await writeSpendSummary(fsp as unknown as StateFs, dir, at(morning, 5));
+      await writeSpendSummary(fsp as unknown as StateFs, dir, at(morning + HOUR, 5));
+      assert.equal((await written()).writtenAt, morning, 'same figures, same day: left alone');
+      await writeSpendSummary(fsp as unknown as StateFs, dir, at(morning + 2 * HOUR, 6));
+      assert.deepEqual(await written(), at(morning + 2 * HOUR, 6));
+      const nextDay = new Date(2026, 10, 25, 9).getTime();
+      await writeSpendSummary(fsp as unknown as StateFs, dir, { ...at(nextDay, 6), days: { [localDay(morning)]: 6e9 } });
+      assert.equal((await written()).writtenAt, nextDay, 'a new day is written even with the same figures');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('status line: snapshots', () => {
