@@ -1286,7 +1286,7 @@ async function main() {
     const cmds = [
       { key: 'cat', name: 'cat (read floor)', run: (env) => measureCat(method, files, dir, env) },
       {
-        key: 'cold', name: 'agent-spend cold', check: 'base',
+        key: 'cold', name: 'agent-spend first run, building --index', check: 'base',
         run: async (env, r) => {
           const idx = path.join(work, `cold-${r}`);
           const res = await measure(method, process.execPath, cliArgs(idx), { env, cwd: dir });
@@ -1295,7 +1295,7 @@ async function main() {
           return res;
         },
       },
-      { key: 'coldNoIndex', name: 'agent-spend cold, no --index', check: 'base', run: (env) => measure(method, process.execPath, cliArgs(null), { env, cwd: dir }) },
+      { key: 'coldNoIndex', name: 'agent-spend cold (no index)', check: 'base', run: (env) => measure(method, process.execPath, cliArgs(null), { env, cwd: dir }) },
       {
         key: 'warm', name: 'agent-spend warm', check: 'base',
         run: async (env, r) => {
@@ -1418,9 +1418,12 @@ async function main() {
     }
 
     // design targets
-    const cold = rows.find((r) => r.key === 'cold'), warm = rows.find((r) => r.key === 'warm'), app = rows.find((r) => r.key === 'append');
+    // The issue's runs: cold is `report --json` with no index; the run that builds the index (for the
+    // warm and append runs) is reported beside them, not as the cold figure.
+    const cold = rows.find((r) => r.key === 'coldNoIndex'), warm = rows.find((r) => r.key === 'warm'), app = rows.find((r) => r.key === 'append');
+    const building = rows.find((r) => r.key === 'cold');
     const cc = rows.find((r) => r.key === 'ccusage');
-    const ours = rows.filter((r) => cliKeys.includes(r.key));
+    const ours = rows.filter((r) => ['coldNoIndex', 'warm', 'append'].includes(r.key));
     const maxRss = ours.every((r) => r.peakRssMB !== null) ? Math.max(...ours.map((r) => r.peakRssMB)) : null;
     const speedup = (r) => (cc && r.wallSeconds ? cc.wallSeconds / r.wallSeconds : null);
     const targets = {
@@ -1442,6 +1445,7 @@ async function main() {
     console.log(`  ${pad('peak RSS below ccusage', 44)}${pad(yn(targets.peakRssBelowCcusage), 5)} largest agent-spend ${fmtNum(maxRss, 1)} MB vs ccusage ${fmtNum(cc?.peakRssMB ?? null, 1)} MB`);
     console.log(`  ${pad('peak RSS < 150 MB', 44)}${pad(yn(targets.peakRssBelow150MB), 5)} largest agent-spend ${fmtNum(maxRss, 1)} MB`);
     console.log(`  ${pad('totals exact (cold, warm, append)', 44)}${pad(yn(targets.totalsExact), 5)}`);
+    if (building) console.log(`  (beside the targets: the first run, building the index, ${fmtNum(building.wallSeconds, 3)} s = ${x(cc ? building.wallSeconds / cc.wallSeconds : null)} ccusage, peak RSS ${fmtNum(building.peakRssMB, 1)} MB)`);
 
     if (opts.json) {
       const git = (...a) => { const g = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' }); return g.status === 0 ? g.stdout.trim() : null; };

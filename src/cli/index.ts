@@ -35,10 +35,24 @@ if (!fastStatusline()) {
   ).then(
     (code) => {
       process.exitCode = code;
+      exitWhenFlushed(code);
     },
     (e: unknown) => {
       process.stderr.write(`agent-spend: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * Ends the process once stdout and stderr have taken everything written: a natural exit would
+ * first tear down the heap of a large report (~10 ms of a 0.12 s warm run) for no one.
+ */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }

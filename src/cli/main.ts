@@ -17,6 +17,7 @@ import { cliFs, cliStateFs } from './cliFs';
 import { scanParallel } from './parallelScan';
 import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
+import { IndexFormatError } from '../state/indexCodec';
 import { IndexStore } from '../state/indexStore';
 import { SpendSummaryBuilder, writeSpendSummary } from '../state/spendSummary';
 import { resolveStateDir } from '../state/stateDir';
@@ -136,6 +137,18 @@ export interface ReportOutput {
 }
 
 export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = process.env): Promise<ReportOutput> {
+  try {
+    return await report(args, env, false);
+  } catch (e) {
+    // The index's edits are decoded only when needed; found damaged then, it is rebuilt like any unusable index.
+    if (!(e instanceof IndexFormatError)) throw e;
+    const out = await report(args, env, true);
+    out.warnings.unshift(`index in ${args.indexDir} was unusable (${e.message}); rebuilt from the logs`);
+    return out;
+  }
+}
+
+async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boolean): Promise<ReportOutput> {
   for (const d of args.claudeDirs) await assertReadableDir('--claude-dir', d);
   if (args.codexHome) await assertReadableDir('--codex-home', args.codexHome);
   if (args.geminiHome) await assertReadableDir('--gemini-home', args.geminiHome);
@@ -158,12 +171,18 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const store = args.indexDir ? new IndexStore(args.indexDir, cliStateFs) : undefined;
   const indexNotes: string[] = [];
   let restoredFiles = -1;
-  if (store) {
-    const loaded = await store.load();
+  // Restored edits are needed by `--by session` and by a save; a run that changes nothing never decodes them.
+  let restoreEdits = () => {};
+  if (store && !ignoreIndex) {
+    const loaded = await store.load({ lazy: true });
     if (loaded.kind === 'loaded') {
       ledger.restoreRows(loaded.snapshot.requests);
       ledger.restoreLimits(loaded.snapshot.limits ?? []);
-      for (const e of loaded.snapshot.edits) ledger.addEdit(e);
+      restoreEdits = () => {
+        restoreEdits = () => {};
+        for (const e of loaded.snapshot.edits) ledger.addEdit(e);
+      };
+      if (args.by === 'session') restoreEdits();
       scanner.restoreFiles(loaded.snapshot.files);
       restoredFiles = loaded.snapshot.files.length;
     } else if (loaded.kind === 'unusable') {
@@ -173,6 +192,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, (p) => fs.stat(p), (w) => scanWarnings.push(w));
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
+  if (store && !unchanged) restoreEdits();
   if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }

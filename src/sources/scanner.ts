@@ -6,7 +6,7 @@
 import { isPrompt, isUsage, type SourceEvent } from '../core/events';
 import type { Ledger } from '../core/ledger';
 import { toNeedles, type Needle } from './needle';
-import type { LineParser, Source } from './source';
+import { parserStateValue, type LineParser, type Source } from './source';
 import type { FileEntry } from '../state/indexCodec';
 import type { FileCursor, Tailer } from './tailer';
 import { errorText } from './walk';
@@ -253,7 +253,7 @@ export class Scanner {
         tracked.needles,
         (fresh) => {
           if (fresh) tracked.parser = tracked.source.createParser(path);
-          else tracked.parser ??= tracked.source.createParser(path, tracked.savedState?.state);
+          else tracked.parser ??= tracked.source.createParser(path, parserStateValue(tracked.savedState?.state));
           tracked.savedState = undefined;
           return tracked.parser;
         },

@@ -102,3 +102,28 @@ export interface Source {
    */
   replacesOnReread?: boolean;
 }
+
+/**
+ * A parser state as the index holds it, parsed when its file is read again (most never are) and
+ * written back as it is when it was not. Damaged JSON reads as no state: the file's parser then
+ * starts afresh at the saved position.
+ */
+export class SavedParserState {
+  constructor(readonly json: string) {}
+  value(): unknown {
+    try {
+      return JSON.parse(this.json) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  /** Serialises as the state itself. */
+  toJSON(): unknown {
+    return this.value();
+  }
+}
+
+/** A parser state, whichever form it is in. */
+export function parserStateValue(state: unknown): unknown {
+  return state instanceof SavedParserState ? state.value() : state;
+}

@@ -7,18 +7,24 @@
  *   "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
  *   request columns: f64[n] × 8 (timestamp, logged cost or NaN, the six token counts),
  *                    i32[n] × 8 (agent|flags, session, project, branch, model, file, subagent, parent),
- *                    u32[n + 1] key offsets | keys (utf8)
- * The header holds everything small or irregular (string table, files with their parser
- * state, prompts, edits, limits); the requests, tens of thousands of them, are columns that
- * decode as typed-array views without parsing, which is what makes a warm start cheap.
+ *                    u32[n + 1] key offsets | keys (utf8) |
+ *   parser states (each file's JSON, one after another) | edits JSON | prompts JSON
+ * The header holds the string table, the files and the limits; the requests, tens of thousands
+ * of them, are columns that decode as typed-array views without parsing, which is what makes a
+ * warm start cheap. Parser states, edits and prompts are decoded only when asked for: a run that
+ * reads nothing new needs none of them, and a save copies the states of files not read again.
  */
 import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../core/events';
 import type { LimitsSnapshot } from '../core/limits';
 import type { EditRecord } from '../core/output';
+import { SavedParserState } from '../sources/source';
 import type { FileCursor } from '../sources/tailer';
 
-/** 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits. */
-export const INDEX_VERSION = 5;
+/**
+ * 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits.
+ * 6: parser states, edits and prompts after the columns, decoded on use.
+ */
+export const INDEX_VERSION = 6;
 const MAGIC = 0x58495341; // "ASIX" read as little-endian u32
 
 export interface FileEntry {
@@ -55,7 +61,9 @@ type EncodedPrompt = [key: string, session: number, timestamp: number, text: str
 type EncodedEdit = [key: string, session: number, timestamp: number, file: number, path: number, linesAdded: number, linesRemoved: number, flags: number];
 const EDIT_EXACT = 1;
 const EDIT_FAILED = 2;
-type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, parserState: unknown, tail: string];
+/** `stateBytes`: the length of the file's parser state JSON in the states section (0: none). */
+type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, stateBytes: number, tail: string];
+
 
 /** Bits of the agent|flags column above the agent's index. */
 const SIDECHAIN = 1 << 8;
@@ -128,20 +136,30 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
     keyBytes += k.length;
     keyOffsets[i + 1] = keyBytes;
   }
-  const files: EncodedFile[] = s.files.map((f) => [
-    id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
-    f.cursor?.head ?? '', f.docStamp ?? null, f.parserState ?? null, f.cursor?.tail ?? '',
-  ]);
+  const states: Buffer[] = [];
+  const files: EncodedFile[] = s.files.map((f) => {
+    const state = f.parserState === undefined || f.parserState === null ? undefined : Buffer.from(f.parserState instanceof SavedParserState ? f.parserState.json : JSON.stringify(f.parserState), 'utf8');
+    if (state) states.push(state);
+    return [
+      id(f.path), id(f.root), f.cursor?.offset ?? NO_CURSOR, f.cursor?.size ?? 0, f.cursor?.mtimeMs ?? 0, f.cursor?.ino ?? 0,
+      f.cursor?.head ?? '', f.docStamp ?? null, state?.length ?? 0, f.cursor?.tail ?? '',
+    ];
+  });
   const prompts: EncodedPrompt[] = s.prompts.map((p) => [p.key, id(p.sessionId), p.timestamp, p.text, id(p.file)]);
   const edits: EncodedEdit[] = s.edits.map((e) => [
     e.key, id(e.sessionId), e.timestamp, id(e.file), id(e.path), e.linesAdded, e.linesRemoved, (e.exact ? EDIT_EXACT : 0) | (e.failed ? EDIT_FAILED : 0),
   ]);
+  const editsJson = Buffer.from(JSON.stringify(edits), 'utf8');
+  const promptsJson = Buffer.from(JSON.stringify(prompts), 'utf8');
+  let stateBytes = 0;
+  for (const b of states) stateBytes += b.length;
   const header = Buffer.from(JSON.stringify({
     format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, requests: n, keyBytes,
-    strings: table.list, files, prompts, edits, limits: s.limits ?? [],
+    stateBytes, editBytes: editsJson.length, promptBytes: promptsJson.length,
+    strings: table.list, files, limits: s.limits ?? [],
   }), 'utf8');
   const columnsAt = pad8(12 + header.length);
-  const total = columnsAt + f64.byteLength + i32.byteLength + keyOffsets.byteLength + keyBytes;
+  const total = columnsAt + f64.byteLength + i32.byteLength + keyOffsets.byteLength + keyBytes + stateBytes + editsJson.length + promptsJson.length;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(INDEX_VERSION, 4);
@@ -154,6 +172,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   }
   if (base && copied) at += base.columns.copyKeys(copied.runs, out, at);
   for (const k of keys) at += k.copy(out, at);
+  for (const b of [...states, editsJson, promptsJson]) at += b.copy(out, at);
   return out;
 }
 
@@ -390,18 +409,22 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     throw new IndexFormatError(`header is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (!isObj(raw) || raw['format'] !== 'agent-spend-index') throw new IndexFormatError('not an Agent Spend index');
-  const { strings, files, prompts, edits, limits } = raw;
+  const { strings, files, limits } = raw;
   const n = raw['requests'];
-  const keyBytes = raw['keyBytes'];
-  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(prompts) || !Array.isArray(edits) ||
-      !Array.isArray(limits) || !isCount(n) || !isCount(keyBytes)) {
+  const { keyBytes, stateBytes, editBytes, promptBytes } = raw;
+  if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(limits) ||
+      !isCount(n) || !isCount(keyBytes) || !isCount(stateBytes) || !isCount(editBytes) || !isCount(promptBytes)) {
     throw new IndexFormatError('missing or malformed tables');
   }
   const columnsAt = pad8(12 + headerLen);
   const f64Bytes = 8 * F64_COLUMNS * n;
   const i32Bytes = 4 * I32_COLUMNS * n;
   const offBytes = 4 * (n + 1);
-  if (columnsAt + f64Bytes + i32Bytes + offBytes + keyBytes !== buf.length) throw new IndexFormatError(`size ${buf.length} does not match ${n} requests (truncated or damaged)`);
+  const keysAt = columnsAt + f64Bytes + i32Bytes + offBytes;
+  const statesAt = keysAt + keyBytes;
+  const editsAt = statesAt + stateBytes;
+  const promptsAt = editsAt + editBytes;
+  if (promptsAt + promptBytes !== buf.length) throw new IndexFormatError(`size ${buf.length} does not match ${n} requests (truncated or damaged)`);
   // Typed-array views need aligned offsets; a Buffer from the pool may start anywhere.
   const body = (buf.byteOffset & 7) === 0 ? buf : Buffer.from(buf);
   const base = body.byteOffset + columnsAt;
@@ -409,7 +432,7 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const i32 = new Int32Array(body.buffer, base + f64Bytes, I32_COLUMNS * n);
   const keyOffsets = new Uint32Array(body.buffer, base + f64Bytes + i32Bytes, n + 1);
   if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
-  const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(columnsAt + f64Bytes + i32Bytes + offBytes), strings as string[]);
+  const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(keysAt, statesAt), strings as string[]);
   requests.validate();
 
   const str = (i: unknown): string | undefined => {
@@ -421,7 +444,8 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new IndexFormatError(`bad number ${String(v)}`);
     return v;
   };
-  const out: DecodedIndex = { savedAt: typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files: [], requests, prompts: [], edits: [], limits: [] };
+  const files_: FileEntry[] = [];
+  let stateAt = statesAt;
   for (const f of files) {
     if (!Array.isArray(f) || f.length !== 10) throw new IndexFormatError('malformed file entry');
     const entry: FileEntry = { path: str(f[0])!, root: str(f[1])! };
@@ -430,30 +454,66 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
       if (typeof f[9] === 'string' && f[9] !== '') entry.cursor.tail = f[9];
     }
     if (typeof f[7] === 'string') entry.docStamp = f[7];
-    if (f[8] !== null) entry.parserState = f[8];
-    out.files.push(entry);
+    const len = f[8];
+    if (!isCount(len) || stateAt + len > editsAt) throw new IndexFormatError('bad parser state length');
+    if (len > 0) entry.parserState = new SavedParserState(body.toString('utf8', stateAt, stateAt + len));
+    stateAt += len;
+    files_.push(entry);
   }
-  for (const p of prompts) {
+  if (stateAt !== editsAt) throw new IndexFormatError('parser states do not fill their section');
+  const section = (at: number, bytes: number, what: string): unknown[] => {
+    let v: unknown;
+    try {
+      v = JSON.parse(body.toString('utf8', at, at + bytes));
+    } catch (e) {
+      throw new IndexFormatError(`${what} are not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (!Array.isArray(v)) throw new IndexFormatError(`${what} are not a list`);
+    return v;
+  };
+  const decodePrompts = () => section(promptsAt, promptBytes, 'prompts').map((p): DecodedIndex['prompts'][number] => {
     if (!Array.isArray(p) || p.length !== 5 || typeof p[0] !== 'string' || typeof p[3] !== 'string') throw new IndexFormatError('malformed prompt record');
-    out.prompts.push({ key: p[0], sessionId: str(p[1]) ?? '', timestamp: num(p[2]), text: p[3], file: str(p[4]) ?? '' });
-  }
-  for (const e of edits) {
+    return { key: p[0], sessionId: str(p[1]) ?? '', timestamp: num(p[2]), text: p[3], file: str(p[4]) ?? '' };
+  });
+  const decodeEdits = () => section(editsAt, editBytes, 'edits').map((e): EditRecord => {
     if (!Array.isArray(e) || e.length !== 8 || typeof e[0] !== 'string') throw new IndexFormatError('malformed edit record');
     const rec: EditRecord = {
       key: e[0], sessionId: str(e[1]) ?? '', timestamp: num(e[2]), file: str(e[3]) ?? '', path: str(e[4]) ?? '',
       linesAdded: num(e[5]), linesRemoved: num(e[6]), exact: (num(e[7]) & EDIT_EXACT) !== 0,
     };
     if ((num(e[7]) & EDIT_FAILED) !== 0) rec.failed = true;
-    out.edits.push(rec);
+    return rec;
+  });
+  return new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits);
+}
+
+/**
+ * A decoded index whose prompts and edits are parsed on first use. They can throw IndexFormatError
+ * then; `decodeIndex` reads them at once, so a damaged section is found where the index is loaded.
+ */
+class LazyDecodedIndex implements DecodedIndex {
+  private prompts_: DecodedIndex['prompts'] | undefined;
+  private edits_: EditRecord[] | undefined;
+  constructor(
+    readonly savedAt: number,
+    readonly files: FileEntry[],
+    readonly requests: RequestColumns,
+    readonly limits: LimitsSnapshot[],
+    private readonly decodePrompts: () => DecodedIndex['prompts'],
+    private readonly decodeEdits: () => EditRecord[],
+  ) {}
+  get prompts(): DecodedIndex['prompts'] {
+    return (this.prompts_ ??= this.decodePrompts());
   }
-  out.limits = limits.filter(isLimitsSnapshot);
-  return out;
+  get edits(): EditRecord[] {
+    return (this.edits_ ??= this.decodeEdits());
+  }
 }
 
 /** Parses an index into plain records; throws IndexFormatError naming what is wrong. */
 export function decodeIndex(buf: Buffer): IndexSnapshot {
-  const { requests, ...rest } = decodeIndexColumns(buf);
-  return { ...rest, records: [...requests.records()] };
+  const d = decodeIndexColumns(buf);
+  return { savedAt: d.savedAt, files: d.files, records: [...d.requests.records()], prompts: d.prompts, edits: d.edits, limits: d.limits };
 }
 
 function isCount(v: unknown): v is number {

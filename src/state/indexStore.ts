@@ -49,7 +49,11 @@ export class IndexStore {
     this.isAlive = opts.isAlive ?? processAlive;
   }
 
-  async load(): Promise<LoadResult> {
+  /**
+   * Reads the index. Its prompts and edits are checked here too unless `lazy` (they are then
+   * decoded on first use, and a damaged section throws IndexFormatError there).
+   */
+  async load(opts: { lazy?: boolean } = {}): Promise<LoadResult> {
     let buf: Buffer;
     try {
       buf = await this.fs.readFile(this.file);
@@ -61,7 +65,9 @@ export class IndexStore {
       return { kind: 'unusable', reason: `cannot read ${this.file}: ${(err as Error).message}` };
     }
     try {
-      return { kind: 'loaded', snapshot: decodeIndexColumns(buf), bytes: buf.length };
+      const snapshot = decodeIndexColumns(buf);
+      if (!opts.lazy) void [snapshot.prompts, snapshot.edits];
+      return { kind: 'loaded', snapshot, bytes: buf.length };
     } catch (err) {
       if (err instanceof IndexFormatError) return { kind: 'unusable', reason: err.message };
       throw err;

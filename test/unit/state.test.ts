@@ -10,7 +10,8 @@ import { createSources } from '../../src/sources/registry';
 import { Scanner } from '../../src/sources/scanner';
 import { Tailer } from '../../src/sources/tailer';
 import type { UsageEvent } from '../../src/core/events';
-import { decodeIndex, decodeIndexColumns, encodeIndex, INDEX_VERSION, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
+import { decodeIndex, decodeIndexColumns, encodeIndex, INDEX_VERSION, IndexFormatError, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
+import { parserStateValue, SavedParserState } from '../../src/sources/source';
 import { IndexStore, STALE_LOCK_MS } from '../../src/state/indexStore';
 import { REAL_LOGS, REPO_ROOT, claudeAssistant, tempDir, writeFile } from './helpers';
 
@@ -119,7 +120,7 @@ describe('persistent index', () => {
     assert.match(await reason(header), /header is not valid JSON/);
     // a token count damaged into a fraction (the last f64 column, first request)
     const damaged = Buffer.from(good);
-    const tokensAt = damaged.length - (4 * 3 + 4) - 4 * 8 * 2 - 8 * 2;
+    const tokensAt = damaged.length - 4 /* edits and prompts: [] [] */ - (4 * 3 + 4) - 4 * 8 * 2 - 8 * 2;
     damaged.writeDoubleLE(0.5, tokensAt);
     assert.match(await reason(damaged), /request 0: bad token count 0.5/);
     assert.match(await reason('{"format":"agent-spend-index","version":4,"strings":[]'), /not an Agent Spend index/);
@@ -130,6 +131,39 @@ describe('persistent index', () => {
     assert.equal(await store.save({ savedAt: 2, files: [], records: [], prompts: [], edits: [] }), true);
     assert.ok(!fs.existsSync(path.join(dir, 'index.json')));
     assert.equal((await store.load()).kind, 'loaded');
+  });
+
+  it('decodes parser states, edits and prompts on use; a state not read again is written back byte for byte', async () => {
+    const state = { lastTimestamp: 7, pending: [{ id: 'toolu_1', name: 'Write', note: 'ünïcode' }] };
+    const files = [
+      { path: '/l/a.jsonl', root: '/l', cursor: { path: '/l/a.jsonl', offset: 10, size: 10, mtimeMs: 1, ino: 2, head: 'ab' }, parserState: state },
+      { path: '/l/b.jsonl', root: '/l' },
+    ];
+    const edits = [{ key: 'cce:1', sessionId: 's', timestamp: 3, file: '/l/a.jsonl', path: '/src/x.ts', linesAdded: 2, linesRemoved: 1, exact: true }];
+    const first = encodeIndex({ savedAt: 1, files, records: [], prompts: [{ key: 'p', sessionId: 's', timestamp: 1, text: 'hi', file: '/l/a.jsonl' }], edits });
+    const decoded = decodeIndexColumns(first);
+    const saved = decoded.files[0]!.parserState;
+    assert.ok(saved instanceof SavedParserState, 'kept as JSON until its file is read again');
+    assert.deepEqual(parserStateValue(saved), state);
+    assert.equal(decoded.files[1]!.parserState, undefined);
+    assert.deepEqual(decoded.edits, edits);
+    assert.deepEqual(decoded.prompts.map((p) => p.text), ['hi']);
+    const again = encodeIndex({ savedAt: 1, files: decoded.files, records: [], prompts: decoded.prompts, edits: decoded.edits });
+    assert.ok(again.equals(first), 'same bytes');
+    assert.equal(new SavedParserState('{"lastTim').value(), undefined, 'damaged state: none (the parser starts afresh at the saved position)');
+    // A damaged edits section: unusable on an eager load, thrown on first use after a lazy one.
+    fs.mkdirSync(dir, { recursive: true });
+    const store = new IndexStore(dir, fsp);
+    const at = first.lastIndexOf('[["cce:1"');
+    const damaged = Buffer.from(first);
+    damaged[at + 1] = 0x7b;
+    fs.writeFileSync(store.file, damaged);
+    const eager = await store.load();
+    assert.equal(eager.kind, 'unusable');
+    assert.match((eager as { reason: string }).reason, /edits are not valid JSON/);
+    const lazy = await store.load({ lazy: true });
+    assert.equal(lazy.kind, 'loaded');
+    assert.throws(() => (lazy as { snapshot: DecodedIndex }).snapshot.edits, IndexFormatError);
   });
 
   it('an index saved from a totals-only ledger (base columns copied, merged copies moved out) equals one saved from scratch', () => {
@@ -215,6 +249,29 @@ describe('persistent index', () => {
       assert.equal(rebuilt.totals.outputTokens, 18, 'rebuilt from the logs on disk (the deleted log is gone for good)');
       assert.ok(rebuilt.warnings.some((w) => /index .* was unusable \(not an Agent Spend index/.test(w)), rebuilt.warnings.join('\n'));
       assert.equal(run(home, index).totals.outputTokens, 18);
+    });
+
+    it('a damaged edits section, found only when the edits are needed, rebuilds the index with the same totals', () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      const proj = path.join(home, '.claude', 'projects', '-w');
+      const a = writeFile(path.join(proj, 'a.jsonl'), claudeAssistant({ sessionId: 'a', messageId: 'm1', requestId: 'r1', timestamp: '2026-01-01T00:00:00Z', output: 5 }) + '\n');
+      assert.equal(run(home, index).totals.outputTokens, 5);
+      // the edits section is '[]' just before the prompts' '[]' at the very end: damage its first byte
+      const file = path.join(index, 'index.bin');
+      const bytes = fs.readFileSync(file);
+      assert.equal(bytes.toString('latin1', bytes.length - 4), '[][]');
+      bytes[bytes.length - 4] = 0x78;
+      fs.writeFileSync(file, bytes);
+      const warm = run(home, index);
+      assert.equal(warm.totals.outputTokens, 5, 'nothing changed: the edits were not needed, and not read');
+      assert.deepEqual(warm.warnings, []);
+      fs.appendFileSync(a, claudeAssistant({ sessionId: 'a', messageId: 'm2', requestId: 'r2', timestamp: '2026-01-01T00:01:00Z', output: 6 }) + '\n');
+      const appended = run(home, index);
+      assert.equal(appended.totals.outputTokens, 11);
+      assert.ok(appended.warnings.some((w) => /was unusable \(edits are not valid JSON/.test(w)), appended.warnings.join('\n'));
+      assert.equal(fs.readFileSync(file).toString('latin1', fs.statSync(file).size - 4), '[][]', 'a sound index was written');
+      assert.deepEqual(run(home, index).warnings, []);
     });
   });
 });
