@@ -38,7 +38,7 @@ function parseUtcIso(v: string): number | undefined {
   const hour = digits(v, 11, 2);
   const minute = digits(v, 14, 2);
   const second = digits(v, 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   let ms = 0;
   if (n > 20) {
     // a fraction: '.', then 1–9 digits; milliseconds are its first three (truncated, as Date.parse does)
@@ -48,9 +48,30 @@ function parseUtcIso(v: string): number | undefined {
     const firstThree = n - 21 >= 3 ? digits(v, 20, 3) : digits(v, 20, n - 21) * (n - 21 === 1 ? 100 : 10);
     ms = firstThree;
   }
-  const t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  // Date.UTC rolls 31 April into 1 May; Date.parse rejects it.
-  return new Date(t).getUTCDate() === day ? t : undefined;
+  const dayMs = utcDay(year, month, day);
+  return dayMs === undefined ? undefined : dayMs + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+}
+
+// The day of the previous timestamp: a log's timestamps come in runs of the same day.
+let lastYear = -1;
+let lastMonth = -1;
+let lastDay = -1;
+let lastDayMs: number | undefined;
+
+/** Epoch ms of a UTC calendar day, or undefined when it is not one (31 April, month 13, year < 100). */
+function utcDay(year: number, month: number, day: number): number | undefined {
+  if (year === lastYear && month === lastMonth && day === lastDay) return lastDayMs;
+  let t: number | undefined;
+  if (year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 31) {
+    t = Date.UTC(year, month - 1, day);
+    // Date.UTC rolls 31 April into 1 May; Date.parse rejects it.
+    if (new Date(t).getUTCDate() !== day) t = undefined;
+  }
+  lastYear = year;
+  lastMonth = month;
+  lastDay = day;
+  lastDayMs = t;
+  return t;
 }
 
 /** The decimal number in v[at, at + len), or -1 when any of it is not a digit. */
