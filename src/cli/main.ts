@@ -159,6 +159,8 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
     // Lines changed are shown per session only: otherwise skip the edit needles too, unless an index is kept
     // (it must hold every session's edits for a later `--by session` run).
     edits: args.by === 'session' || args.indexDir !== undefined,
+    // Plan limits are kept in the index (for `agent-spend limits` and the editor); a report alone shows none.
+    limits: args.indexDir !== undefined,
     ...(args.agents ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
