@@ -90,7 +90,14 @@ export class Tailer {
         malformedLines: 0,
         oversizedLines: 0,
       };
-      if (stat.size > start) await this.readLines(handle, start, stat.size, needles, parser, result);
+      if (stat.size > start) {
+        const chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
+        try {
+          await this.readLines(handle, chunk, start, stat.size, needles, parser, result);
+        } finally {
+          if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk);
+        }
+      }
       result.cursor.tail = await readBytes(handle, Math.max(0, result.cursor.offset - TAIL_BYTES), Math.min(TAIL_BYTES, result.cursor.offset));
       return result;
     } finally {
@@ -105,22 +112,6 @@ export class Tailer {
   }
 
   private async readLines(
-    handle: ReadHandle,
-    start: number,
-    end: number,
-    needles: readonly Needle[],
-    parser: LineParser,
-    out: ReadResult,
-  ): Promise<void> {
-    const chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
-    try {
-      await this.readChunks(handle, chunk, start, end, needles, parser, out);
-    } finally {
-      if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk);
-    }
-  }
-
-  private async readChunks(
     handle: ReadHandle,
     chunk: Buffer,
     start: number,
