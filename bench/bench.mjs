@@ -1323,7 +1323,9 @@ async function main() {
     const results = Object.fromEntries(cmds.map((c) => [c.key, { name: c.name, check: c.check, wall: [], rss: [], codes: [], exact: [], diffs: null, stderr: null, lastTotals: null }]));
     const withHome = async (fn) => {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-bench-home-'));
-      try { return await fn(childEnv(home, dir)); } finally { fs.rmSync(home, { recursive: true, force: true }); }
+      // A fresh HOME per run, but one cache folder for all of them: the CLI's V8 code cache, written
+      // by its first run, is there for the next like on a user's machine (see src/cli/codeCache.ts).
+      try { return await fn({ ...childEnv(home, dir), AGENT_SPEND_CACHE_DIR: path.join(work, 'code-cache') }); } finally { fs.rmSync(home, { recursive: true, force: true }); }
     };
     process.stderr.write('warming the page cache (cat, not timed) ...\n');
     await withHome((env) => measureCat(method, files, dir, env));

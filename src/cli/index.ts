@@ -1,5 +1,12 @@
-/** Entry point of the `agent-spend` binary (bundled to dist/cli.js). */
+/**
+ * Entry point of the `agent-spend` binary (bundled to dist/cli.js): hands `statusline` to its own
+ * small bundle, and everything else to dist/cliMain.js, loaded through V8's code cache.
+ */
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { resolveCacheDir } from '../state/stateDir';
+import { loadWithCodeCache } from './codeCache';
+import type * as Main from './main';
 import type * as Statusline from './statusline';
 
 /**
@@ -25,9 +32,19 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/** The main bundle, through the code cache unless AGENT_SPEND_CODE_CACHE=0. */
+function loadMain(): { main: typeof Main.main; saveCache(): void } {
+  const file = path.join(__dirname, 'cliMain.js');
+  if (process.env['AGENT_SPEND_CODE_CACHE'] !== '0') {
+    const home = process.env['HOME'] || process.env['USERPROFILE'] || os.homedir();
+    const loaded = loadWithCodeCache(file, resolveCacheDir({ env: process.env, home, platform: process.platform }), process.argv[2] ?? '');
+    return { main: (loaded.exports as typeof Main).main, saveCache: loaded.saveCache };
+  }
+  return { main: (require(file) as typeof Main).main, saveCache: () => {} };
+}
+
 if (!fastStatusline()) {
-  // Required here, not imported: an import would evaluate every module before the check above.
-  const { main } = require('./main') as typeof import('./main');
+  const { main, saveCache } = loadMain();
   main(
     process.argv.slice(2),
     (s) => process.stdout.write(s + '\n'),
@@ -35,6 +52,7 @@ if (!fastStatusline()) {
   ).then(
     (code) => {
       process.exitCode = code;
+      saveCache();
       exitWhenFlushed(code);
     },
     (e: unknown) => {

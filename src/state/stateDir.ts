@@ -50,6 +50,31 @@ export function resolveStateDir(input: StateDirInput): string {
   }
 }
 
+export const CACHE_DIR_ENV = 'AGENT_SPEND_CACHE_DIR';
+
+/**
+ * The per-user cache folder (what may be deleted at any time: the CLI's compiled-code cache).
+ * `AGENT_SPEND_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-spend` or `~/.cache/agent-spend`;
+ * macOS `~/Library/Caches/agent-spend`; Windows `%LOCALAPPDATA%\agent-spend\Cache`.
+ */
+export function resolveCacheDir(input: Omit<StateDirInput, 'override' | 'cwd'>): string {
+  const p = pathFor(String(input.platform));
+  const fromEnv = input.env[CACHE_DIR_ENV]?.trim();
+  if (fromEnv) return fromEnv;
+  switch (input.platform) {
+    case 'darwin':
+      return p.join(input.home, 'Library', 'Caches', STATE_DIR_NAME);
+    case 'win32': {
+      const local = input.env['LOCALAPPDATA']?.trim();
+      return p.join(local && p.isAbsolute(local) ? local : p.join(input.home, 'AppData', 'Local'), STATE_DIR_NAME, 'Cache');
+    }
+    default: {
+      const xdg = input.env['XDG_CACHE_HOME']?.trim();
+      return xdg && p.isAbsolute(xdg) ? p.join(xdg, STATE_DIR_NAME) : p.join(input.home, '.cache', STATE_DIR_NAME);
+    }
+  }
+}
+
 /** Where status line snapshots live inside the state folder. */
 export function statuslineDir(stateDir: string): string {
   return joinLike(stateDir, 'statusline');

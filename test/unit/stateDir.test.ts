@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { resolveStateDir, spendSummaryFile, statuslineDir, statuslineErrorLog } from '../../src/state/stateDir';
+import { resolveCacheDir, resolveStateDir, spendSummaryFile, statuslineDir, statuslineErrorLog } from '../../src/state/stateDir';
 
 describe('state folder', () => {
   it('Linux: $XDG_STATE_HOME/agent-spend, else ~/.local/state/agent-spend', () => {
@@ -47,5 +47,14 @@ describe('state folder', () => {
     assert.equal(statuslineDir('/s'), '/s/statusline');
     assert.equal(spendSummaryFile('/s'), '/s/spend-summary.json');
     assert.equal(statuslineErrorLog('/s'), '/s/statusline-errors.log');
+  });
+
+  it('the cache folder: AGENT_SPEND_CACHE_DIR, else XDG_CACHE_HOME or ~/.cache; ~/Library/Caches; %LOCALAPPDATA%\\agent-spend\\Cache', () => {
+    assert.equal(resolveCacheDir({ env: { AGENT_SPEND_CACHE_DIR: '/c' }, home: '/home/u', platform: 'linux' }), '/c');
+    assert.equal(resolveCacheDir({ env: { XDG_CACHE_HOME: '/x/cache' }, home: '/home/u', platform: 'linux' }), '/x/cache/agent-spend');
+    assert.equal(resolveCacheDir({ env: { XDG_CACHE_HOME: 'rel' }, home: '/home/u', platform: 'linux' }), '/home/u/.cache/agent-spend');
+    assert.equal(resolveCacheDir({ env: {}, home: '/Users/u', platform: 'darwin' }), '/Users/u/Library/Caches/agent-spend');
+    assert.equal(resolveCacheDir({ env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, home: 'C:\\Users\\u', platform: 'win32' }), 'C:\\Users\\u\\AppData\\Local\\agent-spend\\Cache');
+    assert.equal(resolveCacheDir({ env: {}, home: 'C:\\Users\\u', platform: 'win32' }), 'C:\\Users\\u\\AppData\\Local\\agent-spend\\Cache');
   });
 });
