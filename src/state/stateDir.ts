@@ -34,20 +34,7 @@ export function resolveStateDir(input: StateDirInput): string {
   const p = pathFor(String(input.platform));
   const override = input.override?.trim();
   if (override) return input.cwd && !p.isAbsolute(override) ? p.resolve(input.cwd, override) : override;
-  const fromEnv = input.env[STATE_DIR_ENV]?.trim();
-  if (fromEnv) return fromEnv;
-  switch (input.platform) {
-    case 'darwin':
-      return p.join(input.home, 'Library', 'Application Support', STATE_DIR_NAME);
-    case 'win32': {
-      const local = input.env['LOCALAPPDATA']?.trim();
-      return local && p.isAbsolute(local) ? p.join(local, STATE_DIR_NAME) : p.join(input.home, 'AppData', 'Local', STATE_DIR_NAME);
-    }
-    default: {
-      const xdg = input.env['XDG_STATE_HOME']?.trim();
-      return xdg && p.isAbsolute(xdg) ? p.join(xdg, STATE_DIR_NAME) : p.join(input.home, '.local', 'state', STATE_DIR_NAME);
-    }
-  }
+  return userDir(input, STATE_DIR_ENV, { mac: ['Application Support'], xdg: 'XDG_STATE_HOME', xdgDefault: ['.local', 'state'], windows: [] });
 }
 
 export const CACHE_DIR_ENV = 'AGENT_SPEND_CACHE_DIR';
@@ -58,19 +45,32 @@ export const CACHE_DIR_ENV = 'AGENT_SPEND_CACHE_DIR';
  * macOS `~/Library/Caches/agent-spend`; Windows `%LOCALAPPDATA%\agent-spend\Cache`.
  */
 export function resolveCacheDir(input: Omit<StateDirInput, 'override' | 'cwd'>): string {
+  return userDir(input, CACHE_DIR_ENV, { mac: ['Caches'], xdg: 'XDG_CACHE_HOME', xdgDefault: ['.cache'], windows: ['Cache'] });
+}
+
+/**
+ * `<env var>`, else the platform's folder: macOS `~/Library/<mac…>/agent-spend`; Windows
+ * `%LOCALAPPDATA%\agent-spend\<windows…>` (else `~\AppData\Local\…`); other systems
+ * `$<xdg>/agent-spend`, else `~/<xdgDefault…>/agent-spend` (a relative XDG value is invalid).
+ */
+function userDir(
+  input: Omit<StateDirInput, 'override' | 'cwd'>,
+  envVar: string,
+  where: { mac: string[]; xdg: string; xdgDefault: string[]; windows: string[] },
+): string {
   const p = pathFor(String(input.platform));
-  const fromEnv = input.env[CACHE_DIR_ENV]?.trim();
+  const fromEnv = input.env[envVar]?.trim();
   if (fromEnv) return fromEnv;
   switch (input.platform) {
     case 'darwin':
-      return p.join(input.home, 'Library', 'Caches', STATE_DIR_NAME);
+      return p.join(input.home, 'Library', ...where.mac, STATE_DIR_NAME);
     case 'win32': {
       const local = input.env['LOCALAPPDATA']?.trim();
-      return p.join(local && p.isAbsolute(local) ? local : p.join(input.home, 'AppData', 'Local'), STATE_DIR_NAME, 'Cache');
+      return p.join(local && p.isAbsolute(local) ? local : p.join(input.home, 'AppData', 'Local'), STATE_DIR_NAME, ...where.windows);
     }
     default: {
-      const xdg = input.env['XDG_CACHE_HOME']?.trim();
-      return xdg && p.isAbsolute(xdg) ? p.join(xdg, STATE_DIR_NAME) : p.join(input.home, '.cache', STATE_DIR_NAME);
+      const xdg = input.env[where.xdg]?.trim();
+      return xdg && p.isAbsolute(xdg) ? p.join(xdg, STATE_DIR_NAME) : p.join(input.home, ...where.xdgDefault, STATE_DIR_NAME);
     }
   }
 }
