@@ -18,7 +18,7 @@ import { scanParallel } from './parallelScan';
 import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexFormatError } from '../state/indexCodec';
-import { IndexStore } from '../state/indexStore';
+import { IndexStore, type LoadedIndex } from '../state/indexStore';
 import { SpendSummaryBuilder, writeSpendSummary } from '../state/spendSummary';
 import { resolveStateDir } from '../state/stateDir';
 
@@ -175,10 +175,13 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   let restoredFiles = -1;
   // Restored edits are needed by `--by session` and by a save; a run that changes nothing never decodes them.
   let restoreEdits = () => {};
+  let deltaOf: LoadedIndex | undefined;
   if (store && !ignoreIndex) {
     const loaded = await store.load({ lazy: true });
     if (loaded.kind === 'loaded') {
-      ledger.restoreRows(loaded.snapshot.requests);
+      ledger.restoreRows(loaded.snapshot.requests, loaded.snapshot.gone);
+      if (loaded.snapshot.extra) ledger.restore([...loaded.snapshot.extra.records()]);
+      deltaOf = loaded.snapshot;
       ledger.restoreLimits(loaded.snapshot.limits ?? []);
       restoreEdits = () => {
         restoreEdits = () => {};
@@ -195,7 +198,7 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
   if (store && !unchanged) restoreEdits();
-  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }))) {
+  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }, { deltaOf }))) {
     indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;

@@ -349,14 +349,16 @@ export class Ledger {
    * Restores the index's deduplicated requests. In totals-only mode they stay as columns
    * (see BaseRows); in live mode every view needs them as records.
    */
-  restoreRows(rows: RequestRows): void {
+  restoreRows(rows: RequestRows, gone?: Uint8Array): void {
     if (this.mode === 'live' || this.base || this.records.size > 0) {
       const all: UsageEvent[] = [];
-      for (let i = 0; i < rows.length; i++) all.push(rows.record(i));
+      for (let i = 0; i < rows.length; i++) if (!gone?.[i]) all.push(rows.record(i));
       this.restore(all);
       return;
     }
-    this.base = { rows, gone: new Uint8Array(rows.length), alive: rows.length };
+    let alive = rows.length;
+    if (gone) for (let i = 0; i < rows.length; i++) alive -= gone[i] ? 1 : 0;
+    this.base = { rows, gone: gone ? Uint8Array.from(gone) : new Uint8Array(rows.length), alive };
   }
 
   session(sessionId: string): SessionInfo | undefined {

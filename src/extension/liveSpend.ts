@@ -141,7 +141,7 @@ export class LiveSpend extends Disposable {
       return;
     }
     const { snapshot, bytes } = result;
-    const keep = this.retained(snapshot.requests.records());
+    const keep = this.retained(snapshot.allRecords());
     this.ledger.restore(keep);
     for (const p of snapshot.prompts) this.ledger.addPrompt(p);
     for (const e of snapshot.edits) this.ledger.addEdit(e);

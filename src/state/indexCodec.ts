@@ -53,6 +53,16 @@ export interface IndexSnapshot {
    * copying the columns, so saving after an append builds no object for them.
    */
   base?: { columns: { readonly length: number; record(i: number): UsageEvent }; gone: Uint8Array };
+  /** Names a full index (a delta refers to it by this). */
+  id?: string;
+  /** Set on a delta (see IndexStore): the full index it extends, its rows now gone, its files no longer tracked. */
+  delta?: IndexDelta;
+}
+
+export interface IndexDelta {
+  of: string;
+  goneRows: number[];
+  removedFiles: string[];
 }
 
 export class IndexFormatError extends Error {}
@@ -154,7 +164,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   let stateBytes = 0;
   for (const b of states) stateBytes += b.length;
   const header = Buffer.from(JSON.stringify({
-    format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, requests: n, keyBytes,
+    format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, id: s.id ?? null, delta: s.delta ?? null, requests: n, keyBytes,
     stateBytes, editBytes: editsJson.length, promptBytes: promptsJson.length,
     strings: table.list, files, limits: s.limits ?? [],
   }), 'utf8');
@@ -484,7 +494,18 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     if ((num(e[7]) & EDIT_FAILED) !== 0) rec.failed = true;
     return rec;
   });
-  return new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits);
+  const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits);
+  if (typeof raw['id'] === 'string') out.id = raw['id'];
+  if (raw['delta'] !== null && raw['delta'] !== undefined) out.delta = decodeDelta(raw['delta'], n);
+  return out;
+}
+
+function decodeDelta(v: unknown, rows: number): IndexDelta {
+  if (!isObj(v) || typeof v['of'] !== 'string' || !Array.isArray(v['goneRows']) || !Array.isArray(v['removedFiles']) ||
+      !v['goneRows'].every((i) => isCount(i)) || !v['removedFiles'].every((f) => typeof f === 'string')) {
+    throw new IndexFormatError(`malformed delta (${rows} requests)`);
+  }
+  return { of: v['of'], goneRows: v['goneRows'] as number[], removedFiles: v['removedFiles'] as string[] };
 }
 
 /**
@@ -492,6 +513,8 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
  * then; `decodeIndex` reads them at once, so a damaged section is found where the index is loaded.
  */
 class LazyDecodedIndex implements DecodedIndex {
+  id?: string;
+  delta?: IndexDelta;
   private prompts_: DecodedIndex['prompts'] | undefined;
   private edits_: EditRecord[] | undefined;
   constructor(

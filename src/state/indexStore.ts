@@ -3,9 +3,19 @@
  * rename, so a reader never sees half a file) under a lock file, so two VS Code windows
  * (or the CLI) never interleave writes. A lock left by a crashed writer is taken over
  * once it is older than STALE_LOCK_MS or its process is gone.
+ *
+ * Beside it, `<dir>/index.delta` may hold what changed since: the requests added or replaced,
+ * the rows of index.bin they supersede, the files read since and the new edits, in the same
+ * format, naming the index.bin it extends by its id. A save after a small append writes only
+ * that (a few KB instead of the whole index); once the delta grows past a tenth of the index,
+ * the next save writes a whole new index.bin and removes it. A delta that names another
+ * index.bin (one written meanwhile) is ignored: the new index already holds it.
  */
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { decodeIndexColumns, encodeIndex, IndexFormatError, type DecodedIndex, type IndexSnapshot } from './indexCodec';
+import type { EditRecord } from '../core/output';
+import { parserStateValue } from '../sources/source';
+import { decodeIndexColumns, encodeIndex, IndexFormatError, RequestColumns, type DecodedIndex, type FileEntry, type IndexSnapshot } from './indexCodec';
 
 export interface IndexFs {
   readFile(p: string): Promise<Buffer>;
@@ -17,9 +27,66 @@ export interface IndexFs {
 }
 
 export const STALE_LOCK_MS = 30_000;
+/** A delta is written while it holds at most this share of the index's requests (or DELTA_MIN_ROWS). */
+const DELTA_MAX_SHARE = 0.1;
+const DELTA_MIN_ROWS = 2_000;
+
+/**
+ * The index as loaded: index.bin with its delta folded in. `requests` are index.bin's rows, of
+ * which `gone` marks those the delta supersedes; `extra` are the delta's own rows (keys that are
+ * not alive in `requests`). Files, edits, prompts and limits are already merged.
+ */
+export class LoadedIndex implements DecodedIndex {
+  readonly savedAt: number;
+  readonly files: FileEntry[];
+  readonly requests: RequestColumns;
+  readonly limits: DecodedIndex['limits'];
+  readonly id: string | undefined;
+  readonly gone: Uint8Array | undefined;
+  readonly extra: RequestColumns | undefined;
+
+  constructor(readonly full: DecodedIndex, readonly changes?: DecodedIndex) {
+    const base = full;
+    const delta = changes;
+    this.requests = base.requests;
+    this.id = base.id;
+    this.savedAt = delta?.savedAt ?? base.savedAt;
+    this.limits = delta?.limits && delta.limits.length > 0 ? delta.limits : base.limits;
+    if (!delta?.delta) {
+      this.files = base.files;
+      this.gone = undefined;
+      this.extra = undefined;
+      return;
+    }
+    const gone = new Uint8Array(base.requests.length);
+    for (const i of delta.delta.goneRows) if (i < gone.length) gone[i] = 1;
+    this.gone = gone;
+    this.extra = delta.requests;
+    const removed = new Set(delta.delta.removedFiles);
+    const changed = new Map(delta.files.map((f) => [f.path, f]));
+    this.files = base.files.filter((f) => !removed.has(f.path)).map((f) => changed.get(f.path) ?? f);
+    const known = new Set(base.files.map((f) => f.path));
+    for (const f of delta.files) if (!known.has(f.path)) this.files.push(f);
+  }
+
+  get prompts(): DecodedIndex['prompts'] {
+    return this.changes ? [...this.full.prompts, ...this.changes.prompts] : this.full.prompts;
+  }
+
+  /** The index's edits, then the delta's (the ledger keeps the earliest copy of a key, whichever comes first). */
+  get edits(): EditRecord[] {
+    return this.changes ? [...this.full.edits, ...this.changes.edits] : this.full.edits;
+  }
+
+  /** Every request alive: index.bin's rows not superseded, then the delta's. */
+  *allRecords(): IterableIterator<import('../core/events').UsageEvent> {
+    for (let i = 0; i < this.requests.length; i++) if (!this.gone?.[i]) yield this.requests.record(i);
+    if (this.extra) yield* this.extra.records();
+  }
+}
 
 export type LoadResult =
-  | { kind: 'loaded'; snapshot: DecodedIndex; bytes: number }
+  | { kind: 'loaded'; snapshot: LoadedIndex; bytes: number }
   | { kind: 'missing' }
   /** Corrupt or from another version: the caller rebuilds from the logs. */
   | { kind: 'unusable'; reason: string };
@@ -33,6 +100,7 @@ export interface IndexStoreOptions {
 
 export class IndexStore {
   readonly file: string;
+  readonly deltaFile: string;
   /** The text index of versions 1–4, removed once a binary one is written. */
   private readonly legacyFile: string;
   private readonly lock: string;
@@ -42,6 +110,7 @@ export class IndexStore {
 
   constructor(readonly dir: string, private readonly fs: IndexFs, opts: IndexStoreOptions = {}) {
     this.file = path.join(dir, 'index.bin');
+    this.deltaFile = path.join(dir, 'index.delta');
     this.legacyFile = path.join(dir, 'index.json');
     this.lock = path.join(dir, 'index.lock');
     this.now = opts.now ?? Date.now;
@@ -64,24 +133,55 @@ export class IndexStore {
       }
       return { kind: 'unusable', reason: `cannot read ${this.file}: ${(err as Error).message}` };
     }
+    let base: DecodedIndex;
     try {
-      const snapshot = decodeIndexColumns(buf);
-      if (!opts.lazy) void [snapshot.prompts, snapshot.edits];
-      return { kind: 'loaded', snapshot, bytes: buf.length };
+      base = decodeIndexColumns(buf);
+      if (base.delta) throw new IndexFormatError('index.bin holds a delta');
+      if (!opts.lazy) void [base.prompts, base.edits];
     } catch (err) {
       if (err instanceof IndexFormatError) return { kind: 'unusable', reason: err.message };
       throw err;
     }
+    const delta = await this.loadDelta(base, opts.lazy === true);
+    return { kind: 'loaded', snapshot: new LoadedIndex(base, delta?.index), bytes: buf.length + (delta?.bytes ?? 0) };
   }
 
-  /** Writes the snapshot; false when another writer holds the lock (the caller tries again later). */
-  async save(snapshot: IndexSnapshot): Promise<boolean> {
+  /** The delta beside `base`, when there is one that extends it; a damaged or foreign one is ignored (the logs have it). */
+  private async loadDelta(base: DecodedIndex, lazy: boolean): Promise<{ index: DecodedIndex; bytes: number } | undefined> {
+    if (base.id === undefined) return undefined;
+    let buf: Buffer;
+    try {
+      buf = await this.fs.readFile(this.deltaFile);
+    } catch {
+      return undefined;
+    }
+    try {
+      const index = decodeIndexColumns(buf);
+      if (index.delta?.of !== base.id || index.delta.goneRows.some((i) => i >= base.requests.length)) return undefined;
+      if (!lazy) void [index.prompts, index.edits];
+      return { index, bytes: buf.length };
+    } catch (err) {
+      if (err instanceof IndexFormatError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the snapshot; false when another writer holds the lock (the caller tries again later).
+   * With `deltaOf` (the index this snapshot was loaded from, whose rows are `snapshot.base`), only
+   * what changed since is written, while that stays small.
+   */
+  async save(snapshot: IndexSnapshot, opts: { deltaOf?: LoadedIndex } = {}): Promise<boolean> {
     await this.fs.mkdir(this.dir, { recursive: true });
     if (!(await this.acquire())) return false;
     try {
-      const tmp = `${this.file}.${this.pid}.${this.now()}.tmp`;
-      await this.fs.writeFile(tmp, encodeIndex(snapshot), { flag: 'w' });
-      await this.fs.rename(tmp, this.file);
+      const delta = opts.deltaOf ? deltaSnapshot(snapshot, opts.deltaOf) : undefined;
+      if (delta) {
+        await this.writeAtomically(this.deltaFile, encodeIndex(delta));
+        return true;
+      }
+      await this.writeAtomically(this.file, encodeIndex({ ...snapshot, id: randomBytes(8).toString('hex'), delta: undefined }));
+      await this.fs.unlink(this.deltaFile).catch(() => undefined);
       await this.fs.unlink(this.legacyFile).catch(() => undefined);
       return true;
     } finally {
@@ -89,9 +189,15 @@ export class IndexStore {
     }
   }
 
+  private async writeAtomically(file: string, bytes: Buffer): Promise<void> {
+    const tmp = `${file}.${this.pid}.${this.now()}.tmp`;
+    await this.fs.writeFile(tmp, bytes, { flag: 'w' });
+    await this.fs.rename(tmp, file);
+  }
+
   /** Removes the index (history clear). */
   async clear(): Promise<void> {
-    for (const f of [this.file, this.legacyFile]) {
+    for (const f of [this.file, this.deltaFile, this.legacyFile]) {
       await this.fs.unlink(f).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
@@ -136,4 +242,48 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * What `snapshot` adds to the index it was loaded from, as a delta; undefined when a whole index
+ * should be written instead (no id to refer to, rows not from it, or the change is no longer small).
+ */
+function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex): IndexSnapshot | undefined {
+  const rows = from.requests;
+  if (from.id === undefined || !snapshot.base || snapshot.base.columns !== rows) return undefined;
+  const goneRows: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (snapshot.base.gone[i]) goneRows.push(i);
+  if (snapshot.records.length + goneRows.length > Math.max(DELTA_MIN_ROWS, DELTA_MAX_SHARE * rows.length)) return undefined;
+  const baseFiles = new Map(from.full.files.map((f) => [f.path, f]));
+  const files = snapshot.files.filter((f) => !sameFile(f, baseFiles.get(f.path)));
+  const tracked = new Set(snapshot.files.map((f) => f.path));
+  const removedFiles = from.full.files.filter((f) => !tracked.has(f.path)).map((f) => f.path);
+  const baseEdits = new Map(from.full.edits.map((e) => [e.key, e]));
+  const basePrompts = new Map(from.full.prompts.map((p) => [p.key, p]));
+  return {
+    savedAt: snapshot.savedAt,
+    files,
+    records: snapshot.records,
+    edits: snapshot.edits.filter((e) => !sameRecord(e, baseEdits.get(e.key))),
+    prompts: snapshot.prompts.filter((p) => !sameRecord(p, basePrompts.get(p.key))),
+    limits: snapshot.limits ?? [],
+    delta: { of: from.id, goneRows, removedFiles },
+  };
+}
+
+/** A file's entry as index.bin has it: same position, fingerprints and parser state (the very object, when not read since). */
+function sameFile(a: FileEntry, b: FileEntry | undefined): boolean {
+  if (!b) return false;
+  const c = a.cursor;
+  const d = b.cursor;
+  const sameCursor = c === d || (c !== undefined && d !== undefined && c.offset === d.offset && c.size === d.size && c.mtimeMs === d.mtimeMs &&
+    c.ino === d.ino && c.head === d.head && c.tail === d.tail);
+  return sameCursor && a.docStamp === b.docStamp && a.root === b.root &&
+    (a.parserState === b.parserState || JSON.stringify(parserStateValue(a.parserState)) === JSON.stringify(parserStateValue(b.parserState)));
+}
+
+function sameRecord<T extends object>(a: T, b: T | undefined): boolean {
+  if (!b) return false;
+  const keys = Object.keys(a) as Array<keyof T>;
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

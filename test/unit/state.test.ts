@@ -12,7 +12,7 @@ import { Tailer } from '../../src/sources/tailer';
 import type { UsageEvent } from '../../src/core/events';
 import { decodeIndex, decodeIndexColumns, encodeIndex, INDEX_VERSION, IndexFormatError, type DecodedIndex, type IndexSnapshot } from '../../src/state/indexCodec';
 import { parserStateValue, SavedParserState } from '../../src/sources/source';
-import { IndexStore, STALE_LOCK_MS } from '../../src/state/indexStore';
+import { IndexStore, STALE_LOCK_MS, type LoadedIndex } from '../../src/state/indexStore';
 import { REAL_LOGS, REPO_ROOT, claudeAssistant, tempDir, writeFile } from './helpers';
 
 /** One scan of the real logs, resumed from `snapshot` when given; returns the ledger, scanner and bytes read. */
@@ -166,6 +166,28 @@ describe('persistent index', () => {
     assert.throws(() => (lazy as { snapshot: DecodedIndex }).snapshot.edits, IndexFormatError);
   });
 
+  it('a delta folds into the index for every reader: rows it supersedes go, its own come after, files merge', async () => {
+    const rec = (key: string, output: number): UsageEvent => ({ agent: 'codex', key, sessionId: 's', project: '/p', model: 'gpt-5', timestamp: 1, file: '/l/a.jsonl', tokens: { input: 1, output, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 } });
+    const file = (p: string, offset: number) => ({ path: p, root: '/l', cursor: { path: p, offset, size: offset, mtimeMs: 1, ino: 1, head: '' } });
+    fs.mkdirSync(dir, { recursive: true });
+    const store = new IndexStore(dir, fsp);
+    fs.writeFileSync(store.file, encodeIndex({ savedAt: 1, id: 'base1', files: [file('/l/a.jsonl', 10), file('/l/gone.jsonl', 5)], records: [rec('k1', 1), rec('k2', 2)], prompts: [], edits: [] }));
+    fs.writeFileSync(store.deltaFile, encodeIndex({ savedAt: 2, files: [file('/l/a.jsonl', 20), file('/l/new.jsonl', 3)], records: [rec('k2', 5), rec('k3', 3)], prompts: [], edits: [],
+      delta: { of: 'base1', goneRows: [1], removedFiles: ['/l/gone.jsonl'] } }));
+    const loaded = await store.load();
+    assert.equal(loaded.kind, 'loaded');
+    const snap = (loaded as { snapshot: LoadedIndex }).snapshot;
+    assert.deepEqual([...snap.allRecords()].map((r) => [r.key, r.tokens.output]), [['k1', 1], ['k2', 5], ['k3', 3]]);
+    assert.deepEqual(snap.files.map((f) => [f.path, f.cursor?.offset]), [['/l/a.jsonl', 20], ['/l/new.jsonl', 3]]);
+    assert.equal(snap.savedAt, 2);
+    // a delta of another index is not applied
+    fs.writeFileSync(store.file, encodeIndex({ savedAt: 1, id: 'base2', files: [file('/l/a.jsonl', 10)], records: [rec('k1', 1), rec('k2', 2)], prompts: [], edits: [] }));
+    const other = (await store.load()) as { snapshot: LoadedIndex };
+    assert.deepEqual([...other.snapshot.allRecords()].map((r) => [r.key, r.tokens.output]), [['k1', 1], ['k2', 2]]);
+    await store.clear();
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
   it('an index saved from a totals-only ledger (base columns copied, merged copies moved out) equals one saved from scratch', () => {
     const ev = (key: string, output: number, extra: Partial<UsageEvent> = {}): UsageEvent => ({
       agent: 'claude-code', key, sessionId: 's', project: '/p', model: 'claude-sonnet-4-5', timestamp: 1_000 + output, file: '/f',
@@ -249,6 +271,65 @@ describe('persistent index', () => {
       assert.equal(rebuilt.totals.outputTokens, 18, 'rebuilt from the logs on disk (the deleted log is gone for good)');
       assert.ok(rebuilt.warnings.some((w) => /index .* was unusable \(not an Agent Spend index/.test(w)), rebuilt.warnings.join('\n'));
       assert.equal(run(home, index).totals.outputTokens, 18);
+    });
+
+    it('an append writes a small delta beside the index; later runs fold it in; past a tenth of the index, a whole new index', () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      const proj = path.join(home, '.claude', 'projects', '-w');
+      const line = (s: string, i: number, output: number) =>
+        claudeAssistant({ sessionId: s, messageId: `m${s}${i}`, requestId: `r${s}${i}`, timestamp: `2026-01-01T00:${String(i % 60).padStart(2, '0')}:00Z`, output }) + '\n';
+      const cold = (files: Record<string, string>) => {
+        const h = path.join(dir, `cold-${Object.keys(files).length}-${Math.random()}`);
+        for (const [name, text] of Object.entries(files)) writeFile(path.join(h, '.claude', 'projects', '-w', name), text);
+        return run(h, path.join(h, 'no-index-used')).totals;
+      };
+      let a = '';
+      for (let i = 0; i < 40; i++) a += line('a', i, i + 1);
+      let b = line('b', 0, 100);
+      writeFile(path.join(proj, 'a.jsonl'), a);
+      writeFile(path.join(proj, 'b.jsonl'), b);
+      run(home, index);
+      const bin = path.join(index, 'index.bin');
+      const delta = path.join(index, 'index.delta');
+      const full = fs.readFileSync(bin);
+      assert.equal(fs.existsSync(delta), false);
+      // append two requests and a later streamed copy of an indexed one (larger output: it supersedes
+      // its row in index.bin), and rewrite b in place with its line and a new one
+      const more = line('a', 40, 1000) + line('a', 41, 2000) + line('a', 5, 500);
+      fs.appendFileSync(path.join(proj, 'a.jsonl'), more);
+      a += more;
+      b += line('b', 1, 7);
+      fs.writeFileSync(path.join(proj, 'b.jsonl'), b);
+      const appended = run(home, index);
+      assert.ok(fs.readFileSync(bin).equals(full), 'index.bin left as it was');
+      assert.ok(fs.statSync(delta).size < full.length, `delta ${fs.statSync(delta).size} B, index ${full.length} B`);
+      assert.deepEqual(appended.totals, cold({ 'a.jsonl': a, 'b.jsonl': b }));
+      assert.equal(appended.totals.requests, 44);
+      assert.match(fs.readFileSync(delta).toString('latin1'), /"goneRows":\[\d+\]/, 'the superseded row is named');
+      const warm = run(home, index);
+      assert.deepEqual(warm.totals, appended.totals, 'the delta folded in');
+      assert.deepEqual(warm.warnings, []);
+      // a delta naming another index is ignored: the logs are read again from index.bin's positions
+      const kept = fs.readFileSync(delta);
+      fs.writeFileSync(delta, Buffer.from(kept.toString('latin1').replace(/"of":"[0-9a-f]+"/, '"of":"0000000000000000"'), 'latin1'));
+      assert.deepEqual(run(home, index).totals, appended.totals);
+      fs.writeFileSync(delta, Buffer.from('damaged'));
+      assert.deepEqual(run(home, index).totals, appended.totals, 'a damaged delta is ignored too');
+      // the log of a is deleted by the agent's cleanup: its requests stay, through the delta
+      fs.rmSync(path.join(proj, 'a.jsonl'));
+      const afterCleanup = run(home, index);
+      assert.deepEqual(afterCleanup.totals, appended.totals);
+      assert.deepEqual(run(home, index).totals, appended.totals);
+      // many more requests than a tenth of the index: a whole new index.bin, no delta
+      let c = '';
+      for (let i = 0; i < 2100; i++) c += claudeAssistant({ sessionId: 'c', messageId: `mc${i}`, requestId: `rc${i}`, timestamp: '2026-01-02T00:00:00Z', output: 1 }) + '\n';
+      writeFile(path.join(proj, 'c.jsonl'), c);
+      const big = run(home, index);
+      assert.equal(big.totals.requests, appended.totals.requests + 2100);
+      assert.equal(fs.existsSync(delta), false, 'folded into a new index.bin');
+      assert.ok(!fs.readFileSync(bin).equals(full));
+      assert.deepEqual(run(home, index).totals, big.totals);
     });
 
     it('a damaged edits section, found only when the edits are needed, rebuilds the index with the same totals', () => {
