@@ -1452,6 +1452,7 @@ async function main() {
     if (opts.json) {
       const git = (...a) => { const g = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' }); return g.status === 0 ? g.stdout.trim() : null; };
       const cpus = os.cpus();
+      const cliMain = path.join(path.dirname(opts.cli), 'cliMain.js');
       const report = {
         date: new Date().toISOString(),
         machine: {
@@ -1459,7 +1460,7 @@ async function main() {
           platform: process.platform, release: os.release(), arch: process.arch, loadAvgStart: loadStart, loadAvgEnd: loadEnd,
         },
         versions: {
-          node: process.version, agentSpend: cliVersion, cliSha256: sha256(opts.cli), cliMainSha256: fs.existsSync(path.join(path.dirname(opts.cli), 'cliMain.js')) ? sha256(path.join(path.dirname(opts.cli), 'cliMain.js')) : null, repoCommit: git('rev-parse', 'HEAD'),
+          node: process.version, agentSpend: cliVersion, cliSha256: sha256(opts.cli), cliMainSha256: fs.existsSync(cliMain) ? sha256(cliMain) : null, repoCommit: git('rev-parse', 'HEAD'),
           repoDirty: git('status', '--porcelain', '--untracked-files=no') ? true : false,
           ccusage: usePeer ? { version: peer.version, pinned: peer.pinned, how: peer.how, used: peer.used ?? 'path', install: peer.install, startupSeconds: peer.startup } : opts.peer ? { missing: true, install: peer?.install ?? null } : 'not requested',
         },

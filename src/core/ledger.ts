@@ -188,21 +188,14 @@ export function groupKey(r: RequestRecord, by: GroupBy, dayKey: (ts: number) => 
 export class Aggregator {
   readonly totals = emptyTotals();
   private readonly groups = new Map<GroupBy, Map<string, Totals>>();
-  /** The same maps as a plain array: `apply` runs once per request, and a Map's iterator costs more than the work. */
-  private readonly groupList: Array<[GroupBy, Map<string, Totals>]> = [];
 
   constructor(readonly dims: readonly GroupBy[], private readonly dayKey: (ts: number) => string = localDayKey) {
-    for (const d of dims) {
-      const map = new Map<string, Totals>();
-      this.groups.set(d, map);
-      this.groupList.push([d, map]);
-    }
+    for (const d of dims) this.groups.set(d, new Map());
   }
 
   apply(r: RequestRecord, sign: 1 | -1): void {
     applyRecord(this.totals, r, sign);
-    for (let i = 0; i < this.groupList.length; i++) {
-      const [by, map] = this.groupList[i]!;
+    for (const [by, map] of this.groups) {
       const key = groupKey(r, by, this.dayKey);
       let t = map.get(key);
       if (!t) {

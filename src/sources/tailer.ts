@@ -48,7 +48,7 @@ export interface TailerOptions {
 const HEAD_BYTES = 64;
 const TAIL_BYTES = 32;
 const NEWLINE = 0x0a;
-/** As many as reads run at once (the scanner's concurrency). */
+/** At least as many as reads run at once (the scanner's concurrency, 4 by default). */
 const MAX_SPARE_CHUNKS = 8;
 
 export class Tailer {

@@ -74,7 +74,6 @@ const EDIT_FAILED = 2;
 /** `stateBytes`: the length of the file's parser state JSON in the states section (0: none). */
 type EncodedFile = [path: number, root: number, offset: number, size: number, mtimeMs: number, ino: number, head: string, docStamp: string | null, stateBytes: number, tail: string];
 
-
 /** Bits of the agent|flags column above the agent's index. */
 const SIDECHAIN = 1 << 8;
 const HAS_LOGGED_COST = 1 << 9;
