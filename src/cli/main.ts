@@ -10,7 +10,8 @@ import { AGENT_IDS, type AgentId } from '../core/events';
 import { GROUP_BYS, type GroupBy, Ledger, spendNanosOf, type RequestRecord } from '../core/ledger';
 import { Pricer } from '../core/pricing';
 import { summarizeEdits } from '../core/output';
-import { buildReport, type Report, type ReportTotals } from '../core/report';
+import { buildReport, buildReportFromCells, type Report, type ReportTotals } from '../core/report';
+import { Rollup } from '../core/rollup';
 import { splitAiderPaths } from '../sources/locations';
 import { createSources, IMPLEMENTED_AGENTS, type SourceSettings } from '../sources/registry';
 import { cliFs, cliStateFs } from './cliFs';
@@ -19,7 +20,7 @@ import { formatWarning, Scanner, type ScanWarning } from '../sources/scanner';
 import { Tailer } from '../sources/tailer';
 import { IndexFormatError } from '../state/indexCodec';
 import { IndexStore, type LoadedIndex } from '../state/indexStore';
-import { SpendSummaryBuilder, writeSpendSummary } from '../state/spendSummary';
+import { SpendSummaryBuilder, SUMMARY_FUTURE_SLACK_MS, writeSpendSummary } from '../state/spendSummary';
 import { resolveStateDir } from '../state/stateDir';
 
 const VERSION = '0.1.0';
@@ -161,13 +162,16 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
     edits: args.by === 'session' || args.indexDir !== undefined,
     // Plan limits are kept in the index (for `agent-spend limits` and the editor); a report alone shows none.
     limits: args.indexDir !== undefined,
-    ...(args.agents ? { enabled: args.agents } : {}),
+    // With an index, every agent's logs are read (and kept in it): --agent then filters only the report.
+    ...(args.agents && args.indexDir === undefined ? { enabled: args.agents } : {}),
     ...(args.codexHome ? { codexHome: args.codexHome } : {}),
     ...(args.geminiHome ? { geminiHome: args.geminiHome } : {}),
     ...splitAiderPaths(args.aiderPaths.length > 0 ? args.aiderPaths : [process.cwd()]),
   };
   const sources = createSources(sourceEnv, cliFs, settings);
-  const ledger = new Ledger(new Pricer(), undefined, 'totals-only');
+  const pricer = new Pricer();
+  const rateKeyOf = (model: string | null) => pricer.rateKey(model);
+  const ledger = new Ledger(pricer, undefined, 'totals-only');
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(cliFs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
   const store = args.indexDir ? new IndexStore(args.indexDir, cliStateFs) : undefined;
@@ -183,6 +187,10 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
       if (loaded.snapshot.extra) ledger.restore([...loaded.snapshot.extra.records()]);
       deltaOf = loaded.snapshot;
       ledger.restoreLimits(loaded.snapshot.limits ?? []);
+      // A rollup of other prices or another time zone is normal after an update or a trip: rebuilt below, silently.
+      const rollup = restoredRollup(loaded.snapshot, rateKeyOf);
+      if (rollup instanceof Rollup) ledger.trackRollup(rollup);
+      else if (rollup && 'damaged' in rollup) indexNotes.push(`index ${store.file}: ${rollup.damaged}; its rollup is rebuilt from the requests`);
       restoreEdits = () => {
         restoreEdits = () => {};
         for (const e of loaded.snapshot.edits) ledger.addEdit(e);
@@ -197,15 +205,20 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, (p) => fs.stat(p), (w) => scanWarnings.push(w));
   // Nothing read and nothing vanished: the index on disk already says all this.
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
-  if (store && !unchanged) restoreEdits();
-  if (store && !unchanged && !(await store.save({ savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits() }, { deltaOf }))) {
-    indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
+  // The index's rollup, kept in step with what was read; an index without a usable one gets one now.
+  const tracked = ledger.trackedRollup();
+  const rollup = store ? (tracked ?? Rollup.build(ledger.transientRecords(), rateKeyOf)) : undefined;
+  if (store && rollup && (!unchanged || !tracked)) {
+    restoreEdits();
+    const snapshot = { savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits(), rollup: rollup.toData() };
+    if (!(await store.save(snapshot, { deltaOf }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
   // With an index, also what `agent-spend statusline` prints "today" from (it never scans).
   const unpricedCounts = new Map<string, number>();
-  const summary = store ? new SpendSummaryBuilder(Date.now()) : undefined;
+  const now = Date.now();
+  const summary = store ? new SpendSummaryBuilder(now) : undefined;
   function* countingUnpriced(records: Iterable<RequestRecord>): IterableIterator<RequestRecord> {
     for (const r of records) {
       if (spendNanosOf(r) === null) unpricedCounts.set(r.model ?? '(unknown model)', (unpricedCounts.get(r.model ?? '(unknown model)') ?? 0) + 1);
@@ -213,11 +226,23 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
       yield r;
     }
   }
-  const report = buildReport(countingUnpriced(ledger.transientRecords()), {
+  const filter = {
     ...(args.since ? { since: args.since } : {}),
     ...(args.until ? { until: args.until } : {}),
     ...(args.agents ? { agents: args.agents } : {}),
-  }, args.by);
+  };
+  let report: Report;
+  if (rollup?.usable(now, SUMMARY_FUTURE_SLACK_MS)) {
+    // A few hundred cells instead of every request (the same figures; see core/rollup.ts).
+    for (const c of rollup.values()) {
+      const model = c.model ?? '(unknown model)';
+      if (c.totals.unpricedRequests > 0) unpricedCounts.set(model, (unpricedCounts.get(model) ?? 0) + c.totals.unpricedRequests);
+      summary?.addCell(c);
+    }
+    report = buildReportFromCells(rollup.values(), filter, args.by);
+  } else {
+    report = buildReport(countingUnpriced(ledger.transientRecords()), filter, args.by);
+  }
   if (summary) {
     const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
     await writeSpendSummary(cliStateFs, stateDir, summary.build()).catch((e: unknown) => {
@@ -243,6 +268,17 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   return { report, warnings };
 }
 
+/** The index's rollup if its figures hold here; else why not (undefined: the index has none). */
+function restoredRollup(index: LoadedIndex, rateKeyOf: (model: string | null) => string | null): Rollup | { stale: string } | { damaged: string } | undefined {
+  try {
+    const data = index.rollup;
+    const r = data ? Rollup.restore(data, rateKeyOf) : undefined;
+    return typeof r === 'string' ? { stale: r } : r;
+  } catch (e) {
+    if (e instanceof IndexFormatError) return { damaged: `rollup unusable (${e.message})` };
+    throw e;
+  }
+}
 
 // Made on first use: creating an Intl formatter loads locale data (~10 ms), which a --json run never needs.
 let numberFormat: Intl.NumberFormat | undefined;

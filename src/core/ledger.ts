@@ -13,6 +13,7 @@ import type { EditRecord } from './output';
 import type { LimitsSnapshot } from './limits';
 import { buildTasks, isHumanPrompt, type PromptRecord, type Task } from './tasks';
 import type { Pricer } from './pricing';
+import type { Rollup } from './rollup';
 
 /** What the ledger needs of pricing (the Pricer class, or a stand-in in tests). */
 export type PriceRequest = Pick<Pricer, 'priceNanos'>;
@@ -147,6 +148,27 @@ export function applyRecord(t: Totals, r: RequestRecord, sign: 1 | -1): void {
   }
 }
 
+/** Adds totals `t` into `into` (both sums of requests). */
+export function addTotals(into: Totals, t: Readonly<Totals>): void {
+  into.requests += t.requests;
+  into.inputTokens += t.inputTokens;
+  into.outputTokens += t.outputTokens;
+  into.cacheCreationTokens += t.cacheCreationTokens;
+  into.cacheCreation1hTokens += t.cacheCreation1hTokens;
+  into.cacheReadTokens += t.cacheReadTokens;
+  into.reasoningTokens += t.reasoningTokens;
+  into.spendNanos += t.spendNanos;
+  into.unpricedRequests += t.unpricedRequests;
+  into.costNanos += t.costNanos;
+  into.estimateUnpricedRequests += t.estimateUnpricedRequests;
+  into.loggedCostNanos += t.loggedCostNanos;
+  into.loggedRequests += t.loggedRequests;
+  into.estimateOfLoggedNanos += t.estimateOfLoggedNanos;
+  into.loggedOfEstimatedNanos += t.loggedOfEstimatedNanos;
+  if (t.firstTimestamp < into.firstTimestamp) into.firstTimestamp = t.firstTimestamp;
+  if (t.lastTimestamp > into.lastTimestamp) into.lastTimestamp = t.lastTimestamp;
+}
+
 function loggedNanos(r: RequestRecord): number | undefined {
   return r.loggedCostUSD === undefined ? undefined : Math.round(r.loggedCostUSD * 1e9);
 }
@@ -208,6 +230,17 @@ export class Aggregator {
     }
   }
 
+  /** Adds totals already summed for one group of every dimension (a rollup cell), of the local day `day`. */
+  addSummed(t: Totals, r: Omit<RequestRecord, 'key' | 'timestamp' | 'tokens' | 'costNanos' | 'file'>, day: string): void {
+    addTotals(this.totals, t);
+    for (const [by, map] of this.groups) {
+      const key = by === 'day' ? day : groupKey(r as RequestRecord, by, this.dayKey);
+      let g = map.get(key);
+      if (!g) map.set(key, (g = emptyTotals()));
+      addTotals(g, t);
+    }
+  }
+
   group(by: GroupBy): ReadonlyMap<string, Totals> {
     const map = this.groups.get(by);
     if (!map) throw new Error(`not grouped by ${by}`);
@@ -234,6 +267,7 @@ export class Ledger {
   /** One copy of each session id, path, branch and model string (each parsed line brings its own). */
   private readonly strings = new Map<string, string>();
   private base: BaseRows | undefined;
+  private rollup: Rollup | undefined;
 
   /**
    * `live`: keeps every grouping, session and per-minute figure up to date as requests
@@ -326,7 +360,26 @@ export class Ledger {
     base.gone[i] = 1;
     base.alive--;
     base.byKey?.delete(key);
-    this.restore([base.rows.record(i)]);
+    const rec = base.rows.record(i) as RequestRecord;
+    if (this.rollup) {
+      // The rollup counted the row; restore() below counts it again as a record.
+      rec.costNanos = this.pricer.priceNanos(rec.model, rec.tokens);
+      this.rollup.apply(rec, -1);
+    }
+    this.restore([rec]);
+  }
+
+  /**
+   * From now on, keeps `rollup` in step with every change. It must already hold every request
+   * restored so far (the index saves one with its rows; see core/rollup.ts).
+   */
+  trackRollup(rollup: Rollup): void {
+    this.rollup = rollup;
+  }
+
+  /** The rollup being kept (trackRollup), if any. */
+  trackedRollup(): Rollup | undefined {
+    return this.rollup;
   }
 
   /**
@@ -561,6 +614,7 @@ export class Ledger {
   reprice(pricer: PriceRequest): void {
     this.pricer = pricer;
     this.agg = this.newAggregator();
+    this.rollup = undefined; // its figures are of the old prices
     this.costPerMinute.clear();
     this.sessionInfo.clear();
     this.sessionKeys.clear();
@@ -587,6 +641,7 @@ export class Ledger {
 
   private apply(r: RequestRecord, sign: 1 | -1): void {
     this.agg.apply(r, sign);
+    this.rollup?.apply(r, sign);
     if (this.mode !== 'live') return;
     this.applySession(r, sign);
     const spend = spendNanosOf(r);

@@ -467,6 +467,17 @@ export class Pricer {
     return this.prices.get(id)?.contextWindow;
   }
 
+  /**
+   * The rates a request of `model` is charged at, as a string equal for two models (or two Pricers)
+   * exactly when they charge alike; null when unpriced. A stored rollup is checked against it.
+   */
+  rateKey(model: string | null | undefined): string | null {
+    const id = this.resolve(model);
+    const c = id === undefined ? undefined : this.compiled.get(id);
+    if (c === undefined) return null;
+    return JSON.stringify([c.base, c.long ?? null, c.long !== undefined ? c.threshold : null]);
+  }
+
   /** Cost in integer nano-USD (1e-9 $), rounded once per request; null when the model is unpriced (unknown or null). */
   priceNanos(model: string | null | undefined, tokens: TokenCounts): number | null {
     const id = this.resolve(model);

@@ -1,5 +1,6 @@
 /** Report shapes shared by the CLI's JSON output and the extension's views. */
 import { Aggregator, costBasis, spendNanosOf, type GroupBy, type RequestRecord, type Totals, localDayKey } from './ledger';
+import type { RollupCell } from './rollup';
 
 /** The public totals shape (`agent-spend report --json`). */
 export interface ReportTotals {
@@ -62,6 +63,22 @@ export function buildReport(
     }
     agg.apply(r, 1);
   }
+  return finish(agg, by);
+}
+
+/** The same report from a rollup's cells (requests already summed per session, model and local day). */
+export function buildReportFromCells(cells: Iterable<RollupCell>, filter: ReportFilter, by?: GroupBy): Report {
+  const agg = new Aggregator(by ? [by] : []);
+  for (const c of cells) {
+    if (filter.agents && !filter.agents.includes(c.agent)) continue;
+    if (filter.since && c.day < filter.since) continue;
+    if (filter.until && c.day > filter.until) continue;
+    agg.addSummed(c.totals, c, c.day);
+  }
+  return finish(agg, by);
+}
+
+function finish(agg: Aggregator, by: GroupBy | undefined): Report {
   const basis = new Map<string, ReturnType<typeof costBasis>>([['', costBasis(agg.totals)]]);
   const groups = by
     ? [...agg.group(by)].map(([key, t]) => {

@@ -263,13 +263,14 @@ export class Scanner {
       if (result.bytesRead > 0) stats.filesRead++;
       stats.bytesRead += result.bytesRead;
       countEvents(stats, result.events);
-      if (result.events.length > 0) this.sink(result.events);
+      if (result.events.length > 0) this.deliver(result.events);
       const agent = tracked.source.agent;
       if (result.malformedLines > 0) {
         this.warn(agent, path, 'malformed-lines', `skipped malformed line(s): ${result.firstError ?? 'invalid JSON'}`, result.malformedLines);
       }
       if (result.oversizedLines > 0) this.warn(agent, path, 'oversized-lines', 'skipped line(s) over the line size limit', result.oversizedLines);
     } catch (err) {
+      if (err instanceof SinkFailure) throw err.error;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') this.files.delete(path); // vanished between discovery and read: not a problem
       else this.warn(tracked.source.agent, path, 'unreadable-file', errorText(err));
@@ -315,8 +316,17 @@ export class Scanner {
     }
     tracked.docFailures = 0;
     countEvents(stats, events);
-    if (tracked.source.replacesOnReread) this.sink(events, path);
-    else if (events.length > 0) this.sink(events);
+    if (tracked.source.replacesOnReread) this.deliver(events, path);
+    else if (events.length > 0) this.deliver(events);
+  }
+
+  /** Hands events to the sink; what it throws is its own failure (not the file's) and ends the scan. */
+  private deliver(events: SourceEvent[], replacing?: string): void {
+    try {
+      this.sink(events, replacing);
+    } catch (err) {
+      throw new SinkFailure(err);
+    }
   }
 
   private warn(agent: string, path: string, kind: WarningKind, message: string, count = 1): void {
@@ -341,4 +351,9 @@ function countEvents(stats: ScanStats, events: readonly SourceEvent[]): void {
     if (isPrompt(e)) stats.prompts++;
     else if (isUsage(e)) stats.events++;
   }
+}
+
+/** Carries an error of the sink past readOne's handling of file errors. */
+class SinkFailure {
+  constructor(readonly error: unknown) {}
 }

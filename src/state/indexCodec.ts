@@ -6,25 +6,30 @@
  * Layout (little-endian):
  *   "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
  *   request columns: f64[n] × 8 (timestamp, logged cost or NaN, the six token counts),
- *                    i32[n] × 8 (agent|flags, session, project, branch, model, file, subagent, parent),
- *                    u32[n + 1] key offsets | keys (utf8) |
+ *                    i32[n] × 8 (agent|flags, session, project, branch, model, file, subagent, parent) |
+ *   rollup columns:  f64[m] × 17 (the Totals fields of ROLLUP_TOTALS), i32[m] × 6 (agent, session,
+ *                    project, branch, model, day) |
+ *   u32[n + 1] key offsets | keys (utf8) |
  *   parser states (each file's JSON, one after another) | edits JSON | prompts JSON
- * The header holds the string table, the files and the limits; the requests, tens of thousands
+ * The header holds the string table, the files, the limits and the rollup's days and prices (see
+ * core/rollup.ts: a warm report adds up its cells instead of the requests); the requests, tens of thousands
  * of them, are columns that decode as typed-array views without parsing, which is what makes a
  * warm start cheap. Parser states, edits and prompts are decoded only when asked for: a run that
  * reads nothing new needs none of them, and a save copies the states of files not read again.
  */
 import { AGENT_IDS, type AgentId, type PromptEvent, type UsageEvent } from '../core/events';
+import type { Totals } from '../core/ledger';
 import type { LimitsSnapshot } from '../core/limits';
+import type { RollupCell, RollupData } from '../core/rollup';
 import type { EditRecord } from '../core/output';
 import { SavedParserState } from '../sources/source';
 import type { FileCursor } from '../sources/tailer';
 
 /**
  * 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits.
- * 6: parser states, edits and prompts after the columns, decoded on use.
+ * 6: parser states, edits and prompts after the columns, decoded on use. 7: rollup.
  */
-export const INDEX_VERSION = 6;
+export const INDEX_VERSION = 7;
 const MAGIC = 0x58495341; // "ASIX" read as little-endian u32
 
 export interface FileEntry {
@@ -57,6 +62,8 @@ export interface IndexSnapshot {
   id?: string;
   /** Set on a delta (see IndexStore): the full index it extends, its rows now gone, its files no longer tracked. */
   delta?: IndexDelta;
+  /** Every request summed per session, model and day (of the whole index, also in a delta). */
+  rollup?: RollupData;
 }
 
 export interface IndexDelta {
@@ -83,6 +90,13 @@ const F64_COLUMNS = 8;
 /** agent|flags and seven string references. */
 const I32_COLUMNS = 8;
 const STRING_COLUMNS = 7;
+/** The rollup's f64 columns, in this order. */
+const ROLLUP_TOTALS = [
+  'requests', 'inputTokens', 'outputTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'cacheReadTokens', 'reasoningTokens',
+  'spendNanos', 'unpricedRequests', 'costNanos', 'estimateUnpricedRequests', 'loggedCostNanos', 'loggedRequests', 'estimateOfLoggedNanos',
+  'loggedOfEstimatedNanos', 'firstTimestamp', 'lastTimestamp',
+] as const satisfies ReadonlyArray<keyof Totals>;
+const ROLLUP_I32 = 6;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
@@ -158,6 +172,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   const edits: EncodedEdit[] = s.edits.map((e) => [
     e.key, id(e.sessionId), e.timestamp, id(e.file), id(e.path), e.linesAdded, e.linesRemoved, (e.exact ? EDIT_EXACT : 0) | (e.failed ? EDIT_FAILED : 0),
   ]);
+  const rollup = s.rollup ? encodeRollup(s.rollup, id) : undefined;
   const editsJson = Buffer.from(JSON.stringify(edits), 'utf8');
   const promptsJson = Buffer.from(JSON.stringify(prompts), 'utf8');
   let stateBytes = 0;
@@ -165,17 +180,18 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   const header = Buffer.from(JSON.stringify({
     format: 'agent-spend-index', version: INDEX_VERSION, savedAt: s.savedAt, id: s.id ?? null, delta: s.delta ?? null, requests: n, keyBytes,
     stateBytes, editBytes: editsJson.length, promptBytes: promptsJson.length,
-    strings: table.list, files, limits: s.limits ?? [],
+    strings: table.list, files, limits: s.limits ?? [], rollup: rollup?.header ?? null,
   }), 'utf8');
   const columnsAt = pad8(12 + header.length);
-  const total = columnsAt + f64.byteLength + i32.byteLength + keyOffsets.byteLength + keyBytes + stateBytes + editsJson.length + promptsJson.length;
+  const rollupBytes = rollup ? rollup.f64.byteLength + rollup.i32.byteLength : 0;
+  const total = columnsAt + f64.byteLength + i32.byteLength + rollupBytes + keyOffsets.byteLength + keyBytes + stateBytes + editsJson.length + promptsJson.length;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(INDEX_VERSION, 4);
   out.writeUInt32LE(header.length, 8);
   header.copy(out, 12);
   let at = columnsAt;
-  for (const part of [f64, i32, keyOffsets]) {
+  for (const part of rollup ? [f64, i32, rollup.f64, rollup.i32, keyOffsets] : [f64, i32, keyOffsets]) {
     Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
     at += part.byteLength;
   }
@@ -183,6 +199,24 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   for (const k of keys) at += k.copy(out, at);
   for (const b of [...states, editsJson, promptsJson]) at += b.copy(out, at);
   return out;
+}
+
+function encodeRollup(r: RollupData, id: (v: string | undefined | null) => number) {
+  const m = r.cells.length;
+  const f64 = new Float64Array(ROLLUP_TOTALS.length * m);
+  const i32 = new Int32Array(ROLLUP_I32 * m);
+  const dayIndex = new Map(r.days.map(([d], i) => [d, i]));
+  r.cells.forEach((c, i) => {
+    ROLLUP_TOTALS.forEach((field, k) => { f64[k * m + i] = c.totals[field]; });
+    i32[i] = AGENT_IDS.indexOf(c.agent);
+    i32[m + i] = id(c.sessionId);
+    i32[2 * m + i] = id(c.project);
+    i32[3 * m + i] = id(c.branch);
+    i32[4 * m + i] = id(c.model);
+    i32[5 * m + i] = dayIndex.get(c.day) ?? -1;
+  });
+  const header = { cells: m, days: r.days, prices: r.prices.map(([model, rates]) => [id(model), rates]) };
+  return { header, f64, i32 };
 }
 
 function materialize(b: NonNullable<IndexSnapshot['base']>): UsageEvent[] {
@@ -214,6 +248,9 @@ export function hashKey(key: string): number {
 /**
  * The requests of a decoded index, still as columns. `record(i)` builds one request;
  * strings are shared (one object per distinct session, folder, model and file).
+ *
+ * Every value is checked before it is used: all at once by `validate()` (a full load), else row
+ * by row as rows are read (a warm report reads only the rollup, and an append a few rows).
  */
 export class RequestColumns {
   constructor(
@@ -232,6 +269,7 @@ export class RequestColumns {
   findKey(key: string): number {
     if (!this.byHash) {
       this.byHash = new Map();
+      if (!this.validated) this.checkKeyOffsets();
       for (let i = 0; i < this.length; i++) {
         const h = hashBytes(this.keyBytes, this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
         const known = this.byHash.get(h);
@@ -254,6 +292,7 @@ export class RequestColumns {
    * returns the runs (for copyKeys) and their key bytes.
    */
   copyRows(gone: Uint8Array, f64: Float64Array, i32: Int32Array, keyOffsets: Uint32Array, n: number): { runs: Array<[number, number]>; bytes: number } {
+    this.validate(); // a damaged row must not be copied into the next index
     const m = this.length;
     const runs: Array<[number, number]> = [];
     for (let i = 0; i < m; i++) {
@@ -283,10 +322,12 @@ export class RequestColumns {
   }
 
   key(i: number): string {
+    if (!this.validated && !(this.keyOffsets[i + 1]! > this.keyOffsets[i]!)) throw new IndexFormatError(`request ${i}: empty key`);
     return this.keyBytes.toString('utf8', this.keyOffsets[i], this.keyOffsets[i + 1]);
   }
 
   record(i: number): UsageEvent {
+    if (!this.validated) this.checkRow(i);
     const n = this.length;
     const f = this.f64;
     const c = this.i32;
@@ -319,6 +360,7 @@ export class RequestColumns {
 
   /** Fills `c` with row i (the key is read only if asked for). */
   fill(c: RowCursor, i: number): void {
+    if (!this.validated) this.checkRow(i);
     const n = this.length;
     const f = this.f64;
     const col = this.i32;
@@ -352,8 +394,32 @@ export class RequestColumns {
     for (let i = 0; i < this.length; i++) yield this.record(i);
   }
 
+  private validated = false;
+
+  /** Row i's flags, references, time and token counts (what `validate` checks of every row). */
+  private checkRow(i: number): void {
+    const { i32, f64, length: n } = this;
+    const v = i32[i]!;
+    if ((v & AGENT_MASK) >= AGENT_IDS.length || (v & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
+    for (let c = 1; c <= STRING_COLUMNS; c++) {
+      const ref = i32[c * n + i]!;
+      if (ref < -1 || ref >= this.strings.length) throw new IndexFormatError(`request ${i}: bad string reference ${ref}`);
+    }
+    if (!Number.isFinite(f64[i]!)) throw new IndexFormatError(`request ${i}: bad timestamp`);
+    for (let c = 2; c < F64_COLUMNS; c++) {
+      const t = f64[c * n + i]!;
+      if (!(t >= 0) || !Number.isInteger(t)) throw new IndexFormatError(`request ${i}: bad token count ${t}`);
+    }
+  }
+
+  private checkKeyOffsets(): void {
+    const o = this.keyOffsets;
+    for (let i = 0; i < this.length; i++) if (o[i + 1]! <= o[i]!) throw new IndexFormatError(`request ${i}: empty key`);
+  }
+
   /** Rejects references and numbers a valid index cannot hold (a damaged file must not load as wrong totals). */
   validate(): void {
+    if (this.validated) return;
     // Column by column: sequential reads, a few milliseconds for 50k requests.
     const { i32, f64, keyOffsets, length: n } = this;
     const strings = this.strings.length;
@@ -371,6 +437,7 @@ export class RequestColumns {
       if (!(v >= 0) || !Number.isInteger(v)) throw new IndexFormatError(`request ${j % n}: bad token count ${v}`);
     }
     for (let i = 0; i < n; i++) if (keyOffsets[i + 1]! <= keyOffsets[i]!) throw new IndexFormatError(`request ${i}: empty key`);
+    this.validated = true;
   }
 }
 
@@ -421,6 +488,9 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const { strings, files, limits } = raw;
   const n = raw['requests'];
   const { keyBytes, stateBytes, editBytes, promptBytes } = raw;
+  const rollupHeader = raw['rollup'] ?? null;
+  const m = isObj(rollupHeader) ? rollupHeader['cells'] : 0;
+  if ((rollupHeader !== null && !isObj(rollupHeader)) || !isCount(m)) throw new IndexFormatError('malformed rollup');
   if (!Array.isArray(strings) || !strings.every((x) => typeof x === 'string') || !Array.isArray(files) || !Array.isArray(limits) ||
       !isCount(n) || !isCount(keyBytes) || !isCount(stateBytes) || !isCount(editBytes) || !isCount(promptBytes)) {
     throw new IndexFormatError('missing or malformed tables');
@@ -428,8 +498,9 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const columnsAt = pad8(12 + headerLen);
   const f64Bytes = 8 * F64_COLUMNS * n;
   const i32Bytes = 4 * I32_COLUMNS * n;
+  const rollupBytes = (8 * ROLLUP_TOTALS.length + 4 * ROLLUP_I32) * m;
   const offBytes = 4 * (n + 1);
-  const keysAt = columnsAt + f64Bytes + i32Bytes + offBytes;
+  const keysAt = columnsAt + f64Bytes + i32Bytes + rollupBytes + offBytes;
   const statesAt = keysAt + keyBytes;
   const editsAt = statesAt + stateBytes;
   const promptsAt = editsAt + editBytes;
@@ -439,10 +510,10 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const base = body.byteOffset + columnsAt;
   const f64 = new Float64Array(body.buffer, base, F64_COLUMNS * n);
   const i32 = new Int32Array(body.buffer, base + f64Bytes, I32_COLUMNS * n);
-  const keyOffsets = new Uint32Array(body.buffer, base + f64Bytes + i32Bytes, n + 1);
+  const keyOffsets = new Uint32Array(body.buffer, base + f64Bytes + i32Bytes + rollupBytes, n + 1);
   if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
+  // Checked as rows are read (or all at once by a full load: see IndexStore.load, decodeIndex).
   const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(keysAt, statesAt), strings as string[]);
-  requests.validate();
 
   const str = (i: unknown): string | undefined => {
     if (i === -1) return undefined;
@@ -493,10 +564,51 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     if ((num(e[7]) & EDIT_FAILED) !== 0) rec.failed = true;
     return rec;
   });
-  const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits);
+  const decodeRollup = isObj(rollupHeader)
+    ? () => rollupOf(rollupHeader, new Float64Array(body.buffer, base + f64Bytes + i32Bytes, ROLLUP_TOTALS.length * m),
+      new Int32Array(body.buffer, base + f64Bytes + i32Bytes + 8 * ROLLUP_TOTALS.length * m, ROLLUP_I32 * m), strings as string[])
+    : () => undefined;
+  const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits, decodeRollup);
   if (typeof raw['id'] === 'string') out.id = raw['id'];
   if (raw['delta'] !== null && raw['delta'] !== undefined) out.delta = decodeDelta(raw['delta'], n);
   return out;
+}
+
+/** The rollup of an index; throws IndexFormatError when a cell or table is not one a writer makes. */
+function rollupOf(header: Record<string, unknown>, f64: Float64Array, i32: Int32Array, strings: readonly string[]): RollupData {
+  const m = header['cells'] as number;
+  const days = header['days'];
+  const prices = header['prices'];
+  if (!Array.isArray(days) || !days.every((d) => Array.isArray(d) && d.length === 3 && typeof d[0] === 'string' && Number.isFinite(d[1]) && Number.isFinite(d[2]))) {
+    throw new IndexFormatError('malformed rollup days');
+  }
+  const str = (ref: number, what: string): string | undefined => {
+    if (ref === -1) return undefined;
+    if (!(ref >= 0 && ref < strings.length)) throw new IndexFormatError(`rollup: bad ${what} reference ${ref}`);
+    return strings[ref];
+  };
+  if (!Array.isArray(prices) || !prices.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && (p[1] === null || typeof p[1] === 'string'))) {
+    throw new IndexFormatError('malformed rollup prices');
+  }
+  const cells: RollupCell[] = new Array(m);
+  for (let i = 0; i < m; i++) {
+    const agent = AGENT_IDS[i32[i]!];
+    const day = days[i32[5 * m + i]!] as [string, number, number] | undefined;
+    if (agent === undefined || day === undefined) throw new IndexFormatError(`rollup cell ${i}: bad agent or day`);
+    const totals = {} as Totals;
+    for (let k = 0; k < ROLLUP_TOTALS.length; k++) {
+      const v = f64[k * m + i]!;
+      const timestamp = k >= ROLLUP_TOTALS.length - 2;
+      if (timestamp ? !Number.isFinite(v) : !(v >= 0 && Number.isSafeInteger(v))) throw new IndexFormatError(`rollup cell ${i}: bad ${ROLLUP_TOTALS[k]} ${v}`);
+      totals[ROLLUP_TOTALS[k]!] = v;
+    }
+    if (totals.requests === 0) throw new IndexFormatError(`rollup cell ${i}: no requests`);
+    cells[i] = {
+      agent, sessionId: str(i32[m + i]!, 'session') ?? '', project: str(i32[2 * m + i]!, 'project') ?? '', branch: str(i32[3 * m + i]!, 'branch'),
+      model: str(i32[4 * m + i]!, 'model') ?? null, day: day[0], totals,
+    };
+  }
+  return { cells, days: days as RollupData['days'], prices: (prices as Array<[number, string | null]>).map(([ref, rates]) => [str(ref, 'model') ?? null, rates]) };
 }
 
 function decodeDelta(v: unknown, rows: number): IndexDelta {
@@ -516,6 +628,7 @@ class LazyDecodedIndex implements DecodedIndex {
   delta?: IndexDelta;
   private prompts_: DecodedIndex['prompts'] | undefined;
   private edits_: EditRecord[] | undefined;
+  private rollup_: { value: RollupData | undefined } | undefined;
   constructor(
     readonly savedAt: number,
     readonly files: FileEntry[],
@@ -523,7 +636,12 @@ class LazyDecodedIndex implements DecodedIndex {
     readonly limits: LimitsSnapshot[],
     private readonly decodePrompts: () => DecodedIndex['prompts'],
     private readonly decodeEdits: () => EditRecord[],
+    private readonly decodeRollup: () => RollupData | undefined,
   ) {}
+  /** The rollup, decoded on first use (undefined: the writer kept none). */
+  get rollup(): RollupData | undefined {
+    return (this.rollup_ ??= { value: this.decodeRollup() }).value;
+  }
   get prompts(): DecodedIndex['prompts'] {
     return (this.prompts_ ??= this.decodePrompts());
   }
@@ -535,6 +653,7 @@ class LazyDecodedIndex implements DecodedIndex {
 /** Parses an index into plain records; throws IndexFormatError naming what is wrong. */
 export function decodeIndex(buf: Buffer): IndexSnapshot {
   const d = decodeIndexColumns(buf);
+  d.requests.validate();
   return { savedAt: d.savedAt, files: d.files, records: [...d.requests.records()], prompts: d.prompts, edits: d.edits, limits: d.limits };
 }
 

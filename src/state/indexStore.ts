@@ -78,6 +78,11 @@ export class LoadedIndex implements DecodedIndex {
     return this.changes ? [...this.full.edits, ...this.changes.edits] : this.full.edits;
   }
 
+  /** The rollup of every request alive: the delta's when there is one (it is always of the whole index). */
+  get rollup(): DecodedIndex['rollup'] {
+    return this.changes ? this.changes.rollup : this.full.rollup;
+  }
+
   /** Every request alive: index.bin's rows not superseded, then the delta's. */
   *allRecords(): IterableIterator<import('../core/events').UsageEvent> {
     for (let i = 0; i < this.requests.length; i++) if (!this.gone?.[i]) yield this.requests.record(i);
@@ -119,8 +124,8 @@ export class IndexStore {
   }
 
   /**
-   * Reads the index. Its prompts and edits are checked here too unless `lazy` (they are then
-   * decoded on first use, and a damaged section throws IndexFormatError there).
+   * Reads the index. Every request, prompt and edit is checked here too unless `lazy` (they are then
+   * checked as they are read, and a damaged one throws IndexFormatError there).
    */
   async load(opts: { lazy?: boolean } = {}): Promise<LoadResult> {
     let buf: Buffer;
@@ -137,7 +142,10 @@ export class IndexStore {
     try {
       base = decodeIndexColumns(buf);
       if (base.delta) throw new IndexFormatError('index.bin holds a delta');
-      if (!opts.lazy) void [base.prompts, base.edits];
+      if (!opts.lazy) {
+        base.requests.validate();
+        void [base.prompts, base.edits, base.rollup];
+      }
     } catch (err) {
       if (err instanceof IndexFormatError) return { kind: 'unusable', reason: err.message };
       throw err;
@@ -158,7 +166,10 @@ export class IndexStore {
     try {
       const index = decodeIndexColumns(buf);
       if (index.delta?.of !== base.id || index.delta.goneRows.some((i) => i >= base.requests.length)) return undefined;
-      if (!lazy) void [index.prompts, index.edits];
+      if (!lazy) {
+        index.requests.validate();
+        void [index.prompts, index.edits, index.rollup];
+      }
       return { index, bytes: buf.length };
     } catch (err) {
       if (err instanceof IndexFormatError) return undefined;
@@ -267,6 +278,7 @@ function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex): IndexSnapsho
     edits: snapshot.edits.filter((e) => !sameRecord(e, baseEdits.get(e.key))),
     prompts: snapshot.prompts.filter((p) => !sameRecord(p, basePrompts.get(p.key))),
     limits: snapshot.limits ?? [],
+    ...(snapshot.rollup ? { rollup: snapshot.rollup } : {}),
     delta: { of: from.id, goneRows, removedFiles },
   };
 }

@@ -12,6 +12,7 @@
  */
 import * as z from 'zod/mini';
 import type { RequestRecord } from '../core/ledger';
+import type { RollupCell } from '../core/rollup';
 import { spendSummaryFile } from './stateDir';
 import { writeFileAtomic, type StateFs } from './statuslineSnapshots';
 
@@ -19,6 +20,8 @@ export const SPEND_SUMMARY_VERSION = 1;
 export const SUMMARY_DAYS = 14;
 export const SUMMARY_SESSION_HOURS = 48;
 export const SUMMARY_MAX_SESSIONS = 500;
+/** Requests up to this far past `now` (a clock a little ahead) still count for today. */
+export const SUMMARY_FUTURE_SLACK_MS = 60_000;
 /** A file larger than this is not ours (or broken): not read. */
 const MAX_SUMMARY_BYTES = 512 * 1024;
 
@@ -71,13 +74,23 @@ export class SpendSummaryBuilder {
   /** Reads `r` at once (it may be a reused object). */
   add(r: RequestRecord): void {
     const spend = this.spendNanosOf(r) ?? 0;
-    if (r.timestamp >= this.from && r.timestamp <= this.now + 60_000) {
+    if (r.timestamp >= this.from && r.timestamp <= this.now + SUMMARY_FUTURE_SLACK_MS) {
       const k = localDay(r.timestamp);
       this.days.set(k, (this.days.get(k) ?? 0) + spend);
     }
     this.sessionTotals.set(r.sessionId, (this.sessionTotals.get(r.sessionId) ?? 0) + spend);
     if (r.timestamp > (this.sessionLast.get(r.sessionId) ?? -Infinity)) this.sessionLast.set(r.sessionId, r.timestamp);
   }
+
+  /** Adds a rollup cell (requests of one session and local day, none after now + SUMMARY_FUTURE_SLACK_MS). */
+  addCell(c: RollupCell): void {
+    const spend = c.totals.spendNanos;
+    if (c.day >= (this.fromDay ??= localDay(this.from))) this.days.set(c.day, (this.days.get(c.day) ?? 0) + spend);
+    this.sessionTotals.set(c.sessionId, (this.sessionTotals.get(c.sessionId) ?? 0) + spend);
+    if (c.totals.lastTimestamp > (this.sessionLast.get(c.sessionId) ?? -Infinity)) this.sessionLast.set(c.sessionId, c.totals.lastTimestamp);
+  }
+
+  private fromDay: string | undefined;
 
   build(): SpendSummary {
     const today = localDay(this.now);

@@ -332,6 +332,86 @@ describe('persistent index', () => {
       assert.deepEqual(run(home, index).totals, big.totals);
     });
 
+    const runWith = (home: string, index: string, tz: string, ...extra: string[]) => {
+      const r = spawnSync(process.execPath, [CLI, 'report', '--json', '--index', index, ...extra], { env: { PATH: process.env['PATH'] ?? '', HOME: home, TZ: tz }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { totals: Record<string, number>; groups: Array<Record<string, unknown>>; warnings: string[] };
+    };
+    /** Byte offset of request `row`'s input token count in index.bin (see the layout in indexCodec.ts). */
+    const inputTokensAt = (bytes: Buffer, row: number) => {
+      const headerLen = bytes.readUInt32LE(8);
+      const n = (JSON.parse(bytes.toString('utf8', 12, 12 + headerLen)) as { requests: number }).requests;
+      return ((12 + headerLen + 7) & ~7) + 8 * (2 * n + row);
+    };
+    const twoDays = (proj: string) => {
+      let text = '';
+      // 20:00 UTC on Jan 1 is already Jan 2 in Kolkata (+05:30)
+      for (let i = 0; i < 6; i++) text += claudeAssistant({ sessionId: 'a', messageId: `m${i}`, requestId: `r${i}`, timestamp: `2026-01-01T${String(16 + i).padStart(2, '0')}:30:00Z`, output: i + 1 }) + '\n';
+      return writeFile(path.join(proj, 'a.jsonl'), text);
+    };
+
+    it('a rollup of another time zone is rebuilt silently: days as a cold run in the new zone gives them', () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      twoDays(path.join(home, '.claude', 'projects', '-w'));
+      const utc = runWith(home, index, 'UTC', '--by', 'day');
+      assert.deepEqual(utc.groups.map((g) => [g['key'], g['outputTokens']]), [['2026-01-01', 21]]);
+      const cold = runWith(home, path.join(dir, 'other-index'), 'Asia/Kolkata', '--by', 'day');
+      assert.deepEqual(cold.groups.map((g) => [g['key'], g['outputTokens']]), [['2026-01-01', 3], ['2026-01-02', 18]]);
+      const kolkata = runWith(home, index, 'Asia/Kolkata', '--by', 'day');
+      assert.deepEqual(kolkata.groups, cold.groups);
+      assert.deepEqual(kolkata.warnings, []);
+      const delta = path.join(index, 'index.delta');
+      assert.ok(fs.existsSync(delta), 'the new rollup saved (a delta: no request changed)');
+      const written = fs.readFileSync(delta);
+      assert.deepEqual(runWith(home, index, 'Asia/Kolkata', '--by', 'day').groups, cold.groups);
+      assert.ok(fs.readFileSync(delta).equals(written), 'the next run uses it and writes nothing');
+      assert.deepEqual(runWith(home, index, 'UTC', '--by', 'day').groups, utc.groups);
+    });
+
+    it('--agent with an index filters the report only: every agent stays indexed', () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      twoDays(path.join(home, '.claude', 'projects', '-w'));
+      const all = runWith(home, index, 'UTC');
+      const bin = fs.readFileSync(path.join(index, 'index.bin'));
+      const codex = runWith(home, index, 'UTC', '--agent', 'codex');
+      assert.equal(codex.totals['requests'], 0);
+      assert.ok(fs.readFileSync(path.join(index, 'index.bin')).equals(bin), 'nothing to save: no file dropped from the index');
+      assert.equal(fs.existsSync(path.join(index, 'index.delta')), false);
+      assert.deepEqual(runWith(home, index, 'UTC', '--agent', 'claude-code').totals, all.totals);
+    });
+
+    it('a damaged request row is found when the row is read, and the index rebuilt with the same totals', () => {
+      const home = path.join(dir, 'home');
+      const index = path.join(dir, 'index');
+      const a = twoDays(path.join(home, '.claude', 'projects', '-w'));
+      const before = runWith(home, index, 'UTC');
+      const file = path.join(index, 'index.bin');
+      const bytes = fs.readFileSync(file);
+      bytes.writeDoubleLE(-1, inputTokensAt(bytes, 0));
+      fs.writeFileSync(file, bytes);
+      // a warm report reads the rollup, not the rows: the damage is not met
+      const warm = runWith(home, index, 'UTC');
+      assert.deepEqual(warm.totals, before.totals);
+      assert.deepEqual(warm.warnings, []);
+      // another time zone sums the rows again: the damaged one is met, the index rebuilt from the logs
+      const rebuilt = runWith(home, index, 'Asia/Kolkata');
+      assert.deepEqual(rebuilt.totals, before.totals);
+      assert.ok(rebuilt.warnings.some((w) => /was unusable \(request 0: bad token count -1\)/.test(w)), rebuilt.warnings.join('\n'));
+      assert.deepEqual(runWith(home, index, 'Asia/Kolkata').warnings, []);
+      // and a damaged row that an append supersedes is met inside the scan: the ledger's error ends it (no file is skipped)
+      const again = fs.readFileSync(file);
+      again.writeDoubleLE(-1, inputTokensAt(again, 0));
+      fs.writeFileSync(file, again);
+      fs.rmSync(path.join(index, 'index.delta'), { force: true });
+      fs.appendFileSync(a, claudeAssistant({ sessionId: 'a', messageId: 'm0', requestId: 'r0', timestamp: '2026-01-01T16:30:00Z', output: 50 }) + '\n');
+      const appended = runWith(home, index, 'Asia/Kolkata');
+      assert.equal(appended.totals['outputTokens'], before.totals['outputTokens']! - 1 + 50, 'the later streamed copy of m0 counts');
+      assert.ok(appended.warnings.some((w) => /was unusable \(request \d+: bad token count -1\)/.test(w)), appended.warnings.join('\n'));
+      assert.ok(!appended.warnings.some((w) => /unreadable/.test(w)), appended.warnings.join('\n'));
+    });
+
     it('a damaged edits section, found only when the edits are needed, rebuilds the index with the same totals', () => {
       const home = path.join(dir, 'home');
       const index = path.join(dir, 'index');
