@@ -177,8 +177,11 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   const store = args.indexDir ? new IndexStore(args.indexDir, cliStateFs) : undefined;
   const indexNotes: string[] = [];
   let restoredFiles = -1;
-  // Restored edits are needed by `--by session` and by a save; a run that changes nothing never decodes them.
+  // Restored edits are needed by `--by session` and by a whole new index; a run that changes nothing never
+  // decodes them, and one that writes a delta only those of the delta it replaces.
   let restoreEdits = () => {};
+  let restoreDeltaEdits = () => {};
+  let editsRestored = false;
   let deltaOf: LoadedIndex | undefined;
   if (store && !ignoreIndex) {
     const loaded = await store.load({ lazy: true });
@@ -193,7 +196,11 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
       else if (rollup && 'damaged' in rollup) indexNotes.push(`index ${store.file}: ${rollup.damaged}; its rollup is rebuilt from the requests`);
       restoreEdits = () => {
         restoreEdits = () => {};
+        editsRestored = true;
         for (const e of loaded.snapshot.edits) ledger.addEdit(e);
+      };
+      restoreDeltaEdits = () => {
+        for (const e of loaded.snapshot.changes?.edits ?? []) ledger.addEdit(e);
       };
       if (args.by === 'session') restoreEdits();
       scanner.restoreFiles(loaded.snapshot.files);
@@ -209,9 +216,16 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   const tracked = ledger.trackedRollup();
   const rollup = store ? (tracked ?? Rollup.build(ledger.transientRecords(), rateKeyOf)) : undefined;
   if (store && rollup && (!unchanged || !tracked)) {
-    restoreEdits();
+    // Without index.bin's edits in the ledger, a delta gets the edits read since (and the old delta's);
+    // a whole new index asks for every edit.
+    const editsSinceIndex = !editsRestored;
+    if (editsSinceIndex) restoreDeltaEdits();
+    const allEdits = () => {
+      restoreEdits();
+      return [...ledger.allEdits()];
+    };
     const snapshot = { savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits(), rollup: rollup.toData() };
-    if (!(await store.save(snapshot, { deltaOf }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
+    if (!(await store.save(snapshot, { deltaOf, ...(editsSinceIndex ? { allEdits } : {}) }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.

@@ -5,10 +5,10 @@
  *
  * Layout (little-endian):
  *   "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
- *   request columns: f64[n] × 8 (timestamp, logged cost or NaN, the six token counts),
- *                    i32[n] × 8 (agent|flags, session, project, branch, model, file, subagent, parent) |
- *   rollup columns:  f64[m] × 17 (the Totals fields of ROLLUP_TOTALS), i32[m] × 6 (agent, session,
- *                    project, branch, model, day) |
+ *   request f64[n] × 8 (timestamp, logged cost or NaN, the six token counts) |
+ *   rollup f64[m] × 17 (the Totals fields of ROLLUP_TOTALS) |
+ *   request i32[n] × 9 (agent|flags, session, project, branch, model, file, subagent, parent, key hash) |
+ *   rollup i32[m] × 6 (agent, session, project, branch, model, day) |
  *   u32[n + 1] key offsets | keys (utf8) |
  *   parser states (each file's JSON, one after another) | edits JSON | prompts JSON
  * The header holds the string table, the files, the limits and the rollup's days and prices (see
@@ -27,9 +27,9 @@ import type { FileCursor } from '../sources/tailer';
 
 /**
  * 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits.
- * 6: parser states, edits and prompts after the columns, decoded on use. 7: rollup.
+ * 6: parser states, edits and prompts after the columns, decoded on use. 7: rollup. 8: key hash column.
  */
-export const INDEX_VERSION = 7;
+export const INDEX_VERSION = 8;
 const MAGIC = 0x58495341; // "ASIX" read as little-endian u32
 
 export interface FileEntry {
@@ -87,9 +87,10 @@ const HAS_LOGGED_COST = 1 << 9;
 const AGENT_MASK = 0xff;
 const NO_CURSOR = -1;
 const F64_COLUMNS = 8;
-/** agent|flags and seven string references. */
-const I32_COLUMNS = 8;
+/** agent|flags, seven string references and the key's hash. */
+const I32_COLUMNS = 9;
 const STRING_COLUMNS = 7;
+const HASH_COLUMN = 8;
 /** The rollup's f64 columns, in this order. */
 const ROLLUP_TOTALS = [
   'requests', 'inputTokens', 'outputTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'cacheReadTokens', 'reasoningTokens',
@@ -154,6 +155,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
     i32[5 * n + i] = id(r.file);
     i32[6 * n + i] = id(r.subagentId);
     i32[7 * n + i] = id(r.parentSessionId);
+    i32[HASH_COLUMN * n + i] = hashKey(r.key);
     const k = Buffer.from(r.key, 'utf8');
     keys[j] = k;
     keyBytes += k.length;
@@ -191,7 +193,7 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
   out.writeUInt32LE(header.length, 8);
   header.copy(out, 12);
   let at = columnsAt;
-  for (const part of rollup ? [f64, i32, rollup.f64, rollup.i32, keyOffsets] : [f64, i32, keyOffsets]) {
+  for (const part of rollup ? [f64, rollup.f64, i32, rollup.i32, keyOffsets] : [f64, i32, keyOffsets]) {
     Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
     at += part.byteLength;
   }
@@ -206,15 +208,16 @@ function encodeRollup(r: RollupData, id: (v: string | undefined | null) => numbe
   const f64 = new Float64Array(ROLLUP_TOTALS.length * m);
   const i32 = new Int32Array(ROLLUP_I32 * m);
   const dayIndex = new Map(r.days.map(([d], i) => [d, i]));
-  r.cells.forEach((c, i) => {
-    ROLLUP_TOTALS.forEach((field, k) => { f64[k * m + i] = c.totals[field]; });
+  for (let i = 0; i < m; i++) {
+    const c = r.cells[i]!;
+    for (let k = 0; k < ROLLUP_TOTALS.length; k++) f64[k * m + i] = c.totals[ROLLUP_TOTALS[k]!];
     i32[i] = AGENT_IDS.indexOf(c.agent);
     i32[m + i] = id(c.sessionId);
     i32[2 * m + i] = id(c.project);
     i32[3 * m + i] = id(c.branch);
     i32[4 * m + i] = id(c.model);
     i32[5 * m + i] = dayIndex.get(c.day) ?? -1;
-  });
+  }
   const header = { cells: m, days: r.days, prices: r.prices.map(([model, rates]) => [id(model), rates]) };
   return { header, f64, i32 };
 }
@@ -263,28 +266,35 @@ export class RequestColumns {
   ) {}
 
   /**
-   * The row holding `key`, or -1. The first lookup hashes every key's bytes into a map (no key is
-   * decoded to a string); a hit is confirmed by comparing the key itself.
+   * The row holding `key`, or -1. The first lookup puts every row in an open-addressing table by
+   * the hash column (no key is read or hashed for it); a hit is confirmed by comparing the key.
    */
   findKey(key: string): number {
-    if (!this.byHash) {
-      this.byHash = new Map();
+    const n = this.length;
+    const hashes = this.i32.subarray(HASH_COLUMN * n, (HASH_COLUMN + 1) * n);
+    let table = this.table;
+    if (!table) {
       if (!this.validated) this.checkKeyOffsets();
-      for (let i = 0; i < this.length; i++) {
-        const h = hashBytes(this.keyBytes, this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
-        const known = this.byHash.get(h);
-        if (known === undefined) this.byHash.set(h, i);
-        else (this.collisions ??= new Map()).set(h, [...(this.collisions.get(h) ?? [known]), i]);
+      let size = 16;
+      while (size < 2 * n) size *= 2;
+      table = this.table = new Int32Array(size); // row + 1; 0 = empty
+      const mask = size - 1;
+      for (let i = 0; i < n; i++) {
+        let at = hashes[i]! & mask;
+        while (table[at] !== 0) at = (at + 1) & mask;
+        table[at] = i + 1;
       }
     }
     const h = hashKey(key);
-    const rows = this.collisions?.get(h) ?? (this.byHash.has(h) ? [this.byHash.get(h)!] : []);
-    for (const i of rows) if (this.key(i) === key) return i;
+    const mask = table.length - 1;
+    for (let at = h & mask; table[at] !== 0; at = (at + 1) & mask) {
+      const i = table[at]! - 1;
+      if (hashes[i] === h && this.key(i) === key) return i;
+    }
     return -1;
   }
 
-  private byHash: Map<number, number> | undefined;
-  private collisions: Map<number, number[]> | undefined;
+  private table: Int32Array | undefined;
 
   /**
    * Copies the rows not `gone` into the first rows of columns of `n` rows, run by run of
@@ -498,9 +508,10 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const columnsAt = pad8(12 + headerLen);
   const f64Bytes = 8 * F64_COLUMNS * n;
   const i32Bytes = 4 * I32_COLUMNS * n;
-  const rollupBytes = (8 * ROLLUP_TOTALS.length + 4 * ROLLUP_I32) * m;
+  const rollupF64Bytes = 8 * ROLLUP_TOTALS.length * m;
+  const rollupI32Bytes = 4 * ROLLUP_I32 * m;
   const offBytes = 4 * (n + 1);
-  const keysAt = columnsAt + f64Bytes + i32Bytes + rollupBytes + offBytes;
+  const keysAt = columnsAt + f64Bytes + rollupF64Bytes + i32Bytes + rollupI32Bytes + offBytes;
   const statesAt = keysAt + keyBytes;
   const editsAt = statesAt + stateBytes;
   const promptsAt = editsAt + editBytes;
@@ -509,8 +520,10 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const body = (buf.byteOffset & 7) === 0 ? buf : Buffer.from(buf);
   const base = body.byteOffset + columnsAt;
   const f64 = new Float64Array(body.buffer, base, F64_COLUMNS * n);
-  const i32 = new Int32Array(body.buffer, base + f64Bytes, I32_COLUMNS * n);
-  const keyOffsets = new Uint32Array(body.buffer, base + f64Bytes + i32Bytes + rollupBytes, n + 1);
+  // f64 columns first, then the i32 ones: every column is aligned to its type.
+  const i32At = base + f64Bytes + rollupF64Bytes;
+  const i32 = new Int32Array(body.buffer, i32At, I32_COLUMNS * n);
+  const keyOffsets = new Uint32Array(body.buffer, i32At + i32Bytes + rollupI32Bytes, n + 1);
   if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
   // Checked as rows are read (or all at once by a full load: see IndexStore.load, decodeIndex).
   const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(keysAt, statesAt), strings as string[]);
@@ -565,8 +578,8 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     return rec;
   });
   const decodeRollup = isObj(rollupHeader)
-    ? () => rollupOf(rollupHeader, new Float64Array(body.buffer, base + f64Bytes + i32Bytes, ROLLUP_TOTALS.length * m),
-      new Int32Array(body.buffer, base + f64Bytes + i32Bytes + 8 * ROLLUP_TOTALS.length * m, ROLLUP_I32 * m), strings as string[])
+    ? () => rollupOf(rollupHeader, new Float64Array(body.buffer, base + f64Bytes, ROLLUP_TOTALS.length * m),
+      new Int32Array(body.buffer, i32At + i32Bytes, ROLLUP_I32 * m), strings as string[])
     : () => undefined;
   const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits, decodeRollup);
   if (typeof raw['id'] === 'string') out.id = raw['id'];

@@ -181,17 +181,22 @@ export class IndexStore {
    * Writes the snapshot; false when another writer holds the lock (the caller tries again later).
    * With `deltaOf` (the index this snapshot was loaded from, whose rows are `snapshot.base`), only
    * what changed since is written, while that stays small.
+   *
+   * With `allEdits`, `snapshot.edits` are only those not read from index.bin (the delta's and new
+   * ones; a repeat of one of index.bin's is harmless, readers keep the earliest copy of a key), and
+   * `allEdits()` gives every edit for a whole index: a delta is written without decoding index.bin's.
    */
-  async save(snapshot: IndexSnapshot, opts: { deltaOf?: LoadedIndex } = {}): Promise<boolean> {
+  async save(snapshot: IndexSnapshot, opts: { deltaOf?: LoadedIndex; allEdits?: () => EditRecord[] } = {}): Promise<boolean> {
     await this.fs.mkdir(this.dir, { recursive: true });
     if (!(await this.acquire())) return false;
     try {
-      const delta = opts.deltaOf ? deltaSnapshot(snapshot, opts.deltaOf) : undefined;
+      const delta = opts.deltaOf ? deltaSnapshot(snapshot, opts.deltaOf, opts.allEdits === undefined) : undefined;
       if (delta) {
         await this.writeAtomically(this.deltaFile, encodeIndex(delta));
         return true;
       }
-      await this.writeAtomically(this.file, encodeIndex({ ...snapshot, id: randomBytes(8).toString('hex'), delta: undefined }));
+      const edits = opts.allEdits ? opts.allEdits() : snapshot.edits;
+      await this.writeAtomically(this.file, encodeIndex({ ...snapshot, edits, id: randomBytes(8).toString('hex'), delta: undefined }));
       await this.fs.unlink(this.deltaFile).catch(() => undefined);
       await this.fs.unlink(this.legacyFile).catch(() => undefined);
       return true;
@@ -259,7 +264,7 @@ function processAlive(pid: number): boolean {
  * What `snapshot` adds to the index it was loaded from, as a delta; undefined when a whole index
  * should be written instead (no id to refer to, rows not from it, or the change is no longer small).
  */
-function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex): IndexSnapshot | undefined {
+function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex, editsIncludeIndex: boolean): IndexSnapshot | undefined {
   const rows = from.requests;
   if (from.id === undefined || !snapshot.base || snapshot.base.columns !== rows) return undefined;
   const goneRows: number[] = [];
@@ -269,7 +274,7 @@ function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex): IndexSnapsho
   const files = snapshot.files.filter((f) => !sameFile(f, baseFiles.get(f.path)));
   const tracked = new Set(snapshot.files.map((f) => f.path));
   const removedFiles = from.full.files.filter((f) => !tracked.has(f.path)).map((f) => f.path);
-  const baseEdits = new Map(from.full.edits.map((e) => [e.key, e]));
+  const baseEdits = editsIncludeIndex ? new Map(from.full.edits.map((e) => [e.key, e])) : new Map<string, EditRecord>();
   const basePrompts = new Map(from.full.prompts.map((p) => [p.key, p]));
   return {
     savedAt: snapshot.savedAt,

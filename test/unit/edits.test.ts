@@ -228,4 +228,38 @@ describe('edits: CLI report --by session', () => {
       fsSync.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('with an index: edits read after index.bin live in its delta, and every edit counts once (as without an index)', async () => {
+    const fsSync = await import('node:fs');
+    const os = await import('node:os');
+    const nodePath = await import('node:path');
+    const { parseReportArgs, runReport } = await import('../../src/cli/main');
+    const dir = fsSync.mkdtempSync(nodePath.join(os.tmpdir(), 'agent-spend-edits-'));
+    try {
+      const proj = nodePath.join(dir, 'projects', '-home-u-proj');
+      fsSync.mkdirSync(proj, { recursive: true });
+      const file = nodePath.join(proj, 's1.jsonl');
+      const lines = transcript();
+      fsSync.writeFileSync(file, lines.slice(0, 7).join('\n') + '\n'); // up to the retried Edit's result
+      const env = { HOME: dir };
+      const index = nodePath.join(dir, 'index');
+      const args = (...more: string[]) => parseReportArgs(['--claude-dir', dir, '--index', index, ...more]);
+      const groupOf = (r: Awaited<ReturnType<typeof runReport>>) => {
+        const g = r.report.groups[0] as unknown as Record<string, unknown>;
+        return [g['linesAdded'], g['linesRemoved'], g['filesTouched']];
+      };
+      assert.deepEqual(groupOf(await runReport(args('--by', 'session'), env)), [5, 2, 2]);
+      fsSync.appendFileSync(file, lines.slice(7).join('\n') + '\n');
+      await runReport(args(), env); // an append: a delta, index.bin's edits not decoded
+      assert.ok(fsSync.existsSync(nodePath.join(index, 'index.delta')));
+      // the session's log rewritten with its first lines again (a resumed copy): no edit counts twice
+      fsSync.appendFileSync(file, lines.slice(1, 7).join('\n') + '\n');
+      const indexed = await runReport(args('--by', 'session'), env);
+      assert.deepEqual(groupOf(indexed), [16, 7, 6]);
+      assert.deepEqual(indexed.warnings, []);
+      assert.deepEqual(groupOf(await runReport(parseReportArgs(['--claude-dir', dir, '--by', 'session']), env)), [16, 7, 6], 'no index');
+    } finally {
+      fsSync.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

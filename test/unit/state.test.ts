@@ -120,7 +120,7 @@ describe('persistent index', () => {
     assert.match(await reason(header), /header is not valid JSON/);
     // a token count damaged into a fraction (the last f64 column, first request)
     const damaged = Buffer.from(good);
-    const tokensAt = damaged.length - 4 /* edits and prompts: [] [] */ - (4 * 3 + 4) - 4 * 8 * 2 - 8 * 2;
+    const tokensAt = ((12 + damaged.readUInt32LE(8) + 7) & ~7) /* the columns, after the header */ + 8 * (7 * 2 + 0);
     damaged.writeDoubleLE(0.5, tokensAt);
     assert.match(await reason(damaged), /request 0: bad token count 0.5/);
     assert.match(await reason('{"format":"agent-spend-index","version":4,"strings":[]'), /not an Agent Spend index/);
@@ -428,8 +428,12 @@ describe('persistent index', () => {
       assert.equal(warm.totals.outputTokens, 5, 'nothing changed: the edits were not needed, and not read');
       assert.deepEqual(warm.warnings, []);
       fs.appendFileSync(a, claudeAssistant({ sessionId: 'a', messageId: 'm2', requestId: 'r2', timestamp: '2026-01-01T00:01:00Z', output: 6 }) + '\n');
-      const appended = run(home, index);
-      assert.equal(appended.totals.outputTokens, 11);
+      const delta = run(home, index);
+      assert.equal(delta.totals.outputTokens, 11);
+      assert.deepEqual(delta.warnings, [], 'a delta holds the edits read since: index.bin\'s are not decoded');
+      // lines changed per session need every edit
+      const appended = runWith(home, index, 'UTC', '--by', 'session');
+      assert.equal(appended.totals['outputTokens'], 11);
       assert.ok(appended.warnings.some((w) => /was unusable \(edits are not valid JSON/.test(w)), appended.warnings.join('\n'));
       assert.equal(fs.readFileSync(file).toString('latin1', fs.statSync(file).size - 4), '[][]', 'a sound index was written');
       assert.deepEqual(run(home, index).warnings, []);
