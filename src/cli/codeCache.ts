@@ -7,11 +7,16 @@
  * version and flags but only against the LENGTH of the source, so the cache file is named after
  * a hash of the source's content: a new release never runs the old release's code. The cache
  * lives in the user's cache folder; failing to read or write it only costs the compile.
+ *
+ * The run that makes the cache compiles the whole bundle at once (V8's --no-lazy, for that one
+ * compile): a cache holding only what its first run happened to call (a report without an index,
+ * say) would leave every other kind of run compiling the rest, each time.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 export interface LoadedModule {
@@ -39,11 +44,10 @@ export function loadWithCodeCache(file: string, cacheDir: string, command: strin
   } catch {
     cached = undefined; // none yet, or unreadable: compile as usual
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    ...(cached ? { cachedData: cached } : {}),
-  });
-  const fromCache = cached !== undefined && !script.cachedDataRejected;
+  const code = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const fromCacheScript = cached ? new vm.Script(code, { filename: file, cachedData: cached }) : undefined;
+  const fromCache = fromCacheScript !== undefined && !fromCacheScript.cachedDataRejected;
+  const script = fromCache ? fromCacheScript! : compileEagerly(code, file);
   const mod = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: typeof mod, f: string, d: string) => void;
   wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
@@ -67,4 +71,18 @@ export function loadWithCodeCache(file: string, cacheDir: string, command: strin
       }
     },
   };
+}
+
+/**
+ * Compiles every function of `code` now, not on first call, so that the cache made from it holds
+ * them all. The flag is restored at once (a cache records V8's flags, and is refused by a process
+ * whose flags differ): the cache then loads in any run of the same Node.
+ */
+function compileEagerly(code: string, filename: string): vm.Script {
+  try {
+    v8.setFlagsFromString('--no-lazy');
+    return new vm.Script(code, { filename });
+  } finally {
+    v8.setFlagsFromString('--lazy');
+  }
 }

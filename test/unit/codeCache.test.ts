@@ -47,6 +47,22 @@ describe('CLI code cache', function () {
     assert.equal(load(file, cacheDir, 'report').fromCache, true, 'and written again');
   });
 
+  it('holds every function, also those its first run never called, and is taken by the next run', () => {
+    const file = path.join(dir, 'mod.js');
+    // a large function nobody calls: a lazily made cache would hold only its outline
+    const body = Array.from({ length: 400 }, (_, i) => `  if (x === ${i}) return x * ${i} + Math.sqrt(${i});`).join('\n');
+    fs.writeFileSync(file, `exports.answer = (n) => n * 2;\nexports.where = [__filename, __dirname];\nexports.unused = function (x) {\n${body}\n  return -1;\n};\n`);
+    const cacheDir = path.join(dir, 'cache');
+    const first = load(file, cacheDir, 'report');
+    const lazy = spawnSync(process.execPath, ['-e', `const vm = require('node:vm'); const code = '(function (exports, require, module, __filename, __dirname) {' + require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8') + '\\n})';
+process.stdout.write(String(new vm.Script(code, { filename: ${JSON.stringify(file)} }).createCachedData().length));`], { encoding: 'utf8' });
+    assert.equal(lazy.status, 0, lazy.stderr);
+    const eager = fs.statSync(first.cacheFile).size;
+    assert.ok(eager > 2 * Number(lazy.stdout), `cache ${eager} B, lazily compiled ${lazy.stdout} B`);
+    const second = load(file, cacheDir, 'report');
+    assert.deepEqual([second.fromCache, second.answer], [true, 40], 'V8 flags restored: the cache is not refused');
+  });
+
   it('a new release of the same length never runs the old code; the old cache is removed', () => {
     const cacheDir = path.join(dir, 'cache');
     const old = load(writeModule(2), cacheDir, 'report');
