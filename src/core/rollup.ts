@@ -8,7 +8,7 @@
  * longer hold, so a report never shows a figure the rows would not give.
  */
 import { AGENT_IDS, type AgentId } from './events';
-import { applyRecord, emptyTotals, type RequestRecord, type Totals } from './ledger';
+import { addTotals, applyRecord, emptyTotals, type RequestRecord, type Totals } from './ledger';
 
 export interface RollupCell {
   readonly agent: AgentId;
@@ -34,7 +34,10 @@ export interface RollupData {
 export type RateKeyOf = (model: string | null) => string | null;
 
 export class Rollup {
-  private readonly cells = new Map<string, RollupCell>();
+  /** By cellKey; built on the first change (a warm report only reads `restored`). */
+  private byKey: Map<string, RollupCell> | undefined;
+  /** The cells as restored, until the first change. */
+  private restored: RollupCell[] = [];
   private readonly days = new LocalDays();
   private readonly prices = new Map<string | null, string | null>();
   /** Set when a removal finds no cell to take it from: the figures are no longer exact. */
@@ -54,6 +57,7 @@ export class Rollup {
   /**
    * A stored rollup, if its figures still hold: every model at the rates it was summed at and every
    * day with the bounds it had. Otherwise the reason it does not (the caller falls back to the rows).
+   * Takes `data.cells` over: they become the rollup's, changed in place by later `apply` calls.
    */
   static restore(data: RollupData, rateKeyOf: RateKeyOf): Rollup | string {
     for (const [model, rates] of data.prices) {
@@ -67,33 +71,33 @@ export class Rollup {
     for (const c of data.cells) {
       if (!r.prices.has(c.model)) return `no rates recorded for ${c.model ?? '(unknown model)'}`;
       if (!r.days.has(c.day)) return `no bounds recorded for ${c.day}`;
-      const key = cellKey(c.agent, c.sessionId, c.project, c.branch, c.model, c.day);
-      if (r.cells.has(key)) return `cell ${key} twice`;
-      r.cells.set(key, { ...c, totals: { ...c.totals } });
       if (c.totals.lastTimestamp > r.latest) r.latest = c.totals.lastTimestamp;
     }
+    // Taken as they are (the caller hands them over); a cell twice would be found when the map is built.
+    r.restored = data.cells;
     return r;
   }
 
   /** Adds (1) or removes (-1) one request's contribution; `r.costNanos` must be priced by the same rates. */
   apply(r: RequestRecord, sign: 1 | -1): void {
+    const cells = this.cells();
     const day = this.days.keyOf(r.timestamp);
     const key = cellKey(r.agent, r.sessionId, r.project, r.branch, r.model, day);
-    let c = this.cells.get(key);
+    let c = cells.get(key);
     if (!c) {
       if (sign < 0) {
         this.broken = true;
         return;
       }
       c = { agent: r.agent, sessionId: r.sessionId, project: r.project, branch: r.branch, model: r.model, day, totals: emptyTotals() };
-      this.cells.set(key, c);
+      cells.set(key, c);
       if (!this.prices.has(r.model)) this.prices.set(r.model, this.rateKeyOf(r.model));
     }
     applyRecord(c.totals, r, sign);
     if (sign > 0 && r.timestamp > this.latest) this.latest = r.timestamp;
     if (c.totals.requests === 0) {
       if (!isZero(c.totals)) this.broken = true;
-      this.cells.delete(key);
+      cells.delete(key);
     } else if (c.totals.requests < 0) {
       this.broken = true;
     }
@@ -105,15 +109,33 @@ export class Rollup {
   }
 
   get size(): number {
-    return this.cells.size;
+    return this.byKey ? this.byKey.size : this.restored.length;
   }
 
   values(): IterableIterator<RollupCell> {
-    return this.cells.values();
+    return this.byKey ? this.byKey.values() : this.restored.values();
+  }
+
+  private cells(): Map<string, RollupCell> {
+    if (this.byKey) return this.byKey;
+    const map = new Map<string, RollupCell>();
+    for (const c of this.restored) {
+      const key = cellKey(c.agent, c.sessionId, c.project, c.branch, c.model, c.day);
+      const known = map.get(key);
+      if (known) {
+        // Not written by a sound index: merge rather than lose requests, and stop trusting the figures.
+        addTotals(known.totals, c.totals);
+        this.broken = true;
+      } else {
+        map.set(key, c);
+      }
+    }
+    this.restored = [];
+    return (this.byKey = map);
   }
 
   toData(): RollupData {
-    const cells = [...this.cells.values()];
+    const cells = [...this.values()];
     const days = new Set(cells.map((c) => c.day));
     const models = new Set(cells.map((c) => c.model));
     return {

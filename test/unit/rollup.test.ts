@@ -100,6 +100,17 @@ describe('rollup: requests summed per session, model and day', () => {
     assert.equal(r.usable(Date.UTC(2026, 0, 2), 0), false);
   });
 
+  it('a cell given twice (not from a sound index) is summed, and the rollup distrusted once it changes', () => {
+    const one = Rollup.build([{ ...ev({ key: 'a' }), costNanos: 5 }], rateKeyOf).toData();
+    const twice = { ...one, cells: [one.cells[0]!, { ...one.cells[0]!, totals: { ...one.cells[0]!.totals } }] };
+    const r = Rollup.restore(twice, rateKeyOf);
+    assert.ok(r instanceof Rollup);
+    assert.equal(buildReportFromCells(r.values(), {}).totals.requests, 2);
+    r.apply({ ...ev({ key: 'b' }), costNanos: 5 }, 1);
+    assert.equal(buildReportFromCells(r.values(), {}).totals.requests, 3);
+    assert.equal(r.usable(Date.UTC(2026, 0, 2), 0), false);
+  });
+
   it('round-trips through the index; a damaged cell is an IndexFormatError when the rollup is read', () => {
     const rollup = Rollup.build(records, rateKeyOf).toData();
     const bytes = encodeIndex({ savedAt: 1, files: [], records: [], prompts: [], edits: [], rollup });
