@@ -5,14 +5,14 @@
  * doing that for the same few hundred functions on every run. V8 can serialise the compiled code
  * (`Script#createCachedData`) and take it back on the next run. V8 checks a cache against its own
  * version and flags but only against the LENGTH of the source, so the cache file is named after
- * a hash of the source's content: a new release never runs the old release's code. The cache
+ * the source's CRC-32 and length: a new release never runs the old release's code. (zlib's CRC,
+ * not node:crypto: loading that module alone costs more than this whole check.) The cache
  * lives in the user's cache folder; failing to read or write it only costs the compile.
  *
  * The run that makes the cache compiles the whole bundle at once (V8's --no-lazy, for that one
  * compile): a cache holding only what its first run happened to call (a report without an index,
  * say) would leave every other kind of run compiling the rest, each time.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -34,8 +34,9 @@ export interface LoadedModule {
  * holds what its first run compiled, so `report` and `now` each keep their own.
  */
 export function loadWithCodeCache(file: string, cacheDir: string, command: string): LoadedModule {
-  const source = fs.readFileSync(file, 'utf8');
-  const hash = createHash('sha1').update(source).digest('hex').slice(0, 16);
+  const bytes = fs.readFileSync(file);
+  const source = bytes.toString('utf8');
+  const hash = `${contentCrc(bytes).toString(16).padStart(8, '0')}${bytes.length.toString(16)}`;
   const name = /^[a-z]{1,20}$/.test(command) ? command : 'other';
   const cacheFile = path.join(cacheDir, `cli-${hash}-${name}.v8cache`);
   let cached: Buffer | undefined;
@@ -86,3 +87,27 @@ function compileEagerly(code: string, filename: string): vm.Script {
     v8.setFlagsFromString('--lazy');
   }
 }
+
+/** CRC-32 of the bytes: zlib's (Node ≥ 20.15), else computed here. */
+function contentCrc(bytes: Buffer): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = (require('node:zlib') as { crc32?: (b: Uint8Array) => number }).crc32;
+  return native ? native(bytes) >>> 0 : crc32(bytes);
+}
+
+/** CRC-32 (the zlib/PNG polynomial), for a Node without zlib.crc32. */
+export function crc32(bytes: Uint8Array): number {
+  let table = crcTable;
+  if (!table) {
+    table = crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+let crcTable: Uint32Array | undefined;

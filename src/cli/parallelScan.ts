@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker as WorkerType } from 'node:worker_threads';
 import type { Ledger } from '../core/ledger';
 import type { SourceEnv } from '../sources/source';
 import type { SourceSettings } from '../sources/registry';
@@ -114,6 +114,9 @@ export async function scanParallel(
 function runWorker(script: string, job: ScanJob): Promise<ScanPart> {
   return new Promise((resolve, reject) => {
     // A small young generation: the worker's garbage is short-lived JSON, and its heap adds to the process's RSS.
+    // Required here: most runs start no worker, and loading the module is part of every start-up.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Worker } = require('node:worker_threads') as { Worker: typeof WorkerType };
     const worker = new Worker(script, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     let done = false;
     worker.once('message', (m: ScanPart) => {

@@ -20,7 +20,6 @@
  *
  * Pure apart from discovery: no `vscode`, file access only through the injected `SourceFs`.
  */
-import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { PROMPT_TEXT_MAX, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
@@ -335,7 +334,9 @@ export function geminiTokens(t: Record<string, unknown>): TokenCounts {
 }
 
 function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
+  // Required on use: loading node:crypto costs a few ms of every CLI start, and most runs hash nothing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(s).digest('hex');
 }
 
 function count(v: unknown): number {

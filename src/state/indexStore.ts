@@ -11,7 +11,6 @@
  * the next save writes a whole new index.bin and removes it. A delta that names another
  * index.bin (one written meanwhile) is ignored: the new index already holds it.
  */
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { EditRecord } from '../core/output';
 import { parserStateValue } from '../sources/source';
@@ -196,7 +195,7 @@ export class IndexStore {
         return true;
       }
       const edits = opts.allEdits ? opts.allEdits() : snapshot.edits;
-      await this.writeAtomically(this.file, encodeIndex({ ...snapshot, edits, id: randomBytes(8).toString('hex'), delta: undefined }));
+      await this.writeAtomically(this.file, encodeIndex({ ...snapshot, edits, id: newIndexId(), delta: undefined }));
       await this.fs.unlink(this.deltaFile).catch(() => undefined);
       await this.fs.unlink(this.legacyFile).catch(() => undefined);
       return true;
@@ -286,6 +285,12 @@ function deltaSnapshot(snapshot: IndexSnapshot, from: LoadedIndex, editsIncludeI
     ...(snapshot.rollup ? { rollup: snapshot.rollup } : {}),
     delta: { of: from.id, goneRows, removedFiles },
   };
+}
+
+/** A random id for a whole index (a delta names it). node:crypto is required here, not at start-up (a few ms of every CLI run). */
+function newIndexId(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
 }
 
 /** A file's entry as index.bin has it: same position, fingerprints and parser state (the very object, when not read since). */

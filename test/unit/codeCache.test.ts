@@ -63,6 +63,15 @@ process.stdout.write(String(new vm.Script(code, { filename: ${JSON.stringify(fil
     assert.deepEqual([second.fromCache, second.answer], [true, 40], 'V8 flags restored: the cache is not refused');
   });
 
+  it('names the cache by a CRC-32 that equals zlib\'s (the fallback for a Node without zlib.crc32)', async () => {
+    const { crc32 } = await import('../../src/cli/codeCache');
+    const zlib = (await import('node:zlib')) as { crc32?: (b: Uint8Array) => number };
+    const samples = [Buffer.alloc(0), Buffer.from('a'), Buffer.from('hello world, agent spend'), fs.readFileSync(LOADER)];
+    for (let i = 0; i < 20; i++) samples.push(Buffer.from(Array.from({ length: 1 + i * 37 }, (_, j) => (j * 131 + i * 7) & 0xff)));
+    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926, 'the standard check value');
+    if (zlib.crc32) for (const b of samples) assert.equal(crc32(b), zlib.crc32(b) >>> 0);
+  });
+
   it('a new release of the same length never runs the old code; the old cache is removed', () => {
     const cacheDir = path.join(dir, 'cache');
     const old = load(writeModule(2), cacheDir, 'report');
@@ -100,7 +109,7 @@ process.stdout.write(String(new vm.Script(code, { filename: ${JSON.stringify(fil
     const first = run();
     const files = fs.readdirSync(cacheDir);
     assert.equal(files.length, 1);
-    assert.match(files[0]!, /^cli-[0-9a-f]{16}-report\.v8cache$/);
+    assert.match(files[0]!, /^cli-[0-9a-f]{9,16}-report\.v8cache$/);
     const written = fs.statSync(path.join(cacheDir, files[0]!)).mtimeMs;
     assert.deepEqual(run(), first);
     assert.deepEqual(first, off);
