@@ -150,9 +150,7 @@ export async function runReport(args: ReportArgs, env: NodeJS.ProcessEnv = proce
   }
 }
 
-const T = process.env['AS_T'] ? (l: string) => process.stderr.write(l + ' ' + performance.now().toFixed(1) + '\n') : (_l: string) => {};
 async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boolean): Promise<ReportOutput> {
-  T('start');
   for (const d of args.claudeDirs) await assertReadableDir('--claude-dir', d);
   if (args.codexHome) await assertReadableDir('--codex-home', args.codexHome);
   if (args.geminiHome) await assertReadableDir('--gemini-home', args.geminiHome);
@@ -188,7 +186,6 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   let deltaOf: LoadedIndex | undefined;
   if (store && !ignoreIndex) {
     const loaded = await store.load({ lazy: true });
-    T('loaded');
     if (loaded.kind === 'loaded') {
       ledger.restoreRows(loaded.snapshot.requests, loaded.snapshot.gone);
       if (loaded.snapshot.extra) ledger.restore([...loaded.snapshot.extra.records()]);
@@ -209,14 +206,12 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
       if (args.by === 'session') restoreEdits();
       scanner.restoreFiles(loaded.snapshot.files);
       restoredFiles = loaded.snapshot.files.length;
-      T('restored');
     } else if (loaded.kind === 'unusable') {
       indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
     }
   }
   const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, async (p) => fs.statSync(p), (w) => scanWarnings.push(w));
   // Nothing read and nothing vanished: the index on disk already says all this.
-  T('scanned');
   const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
   // The index's rollup, kept in step with what was read; an index without a usable one gets one now.
   const tracked = ledger.trackedRollup();
@@ -233,7 +228,6 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
     const snapshot = { savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits(), rollup: rollup.toData() };
     if (!(await store.save(snapshot, { deltaOf, ...(editsSinceIndex ? { allEdits } : {}) }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
   }
-  T('saved');
   const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
   // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
   // With an index, also what `agent-spend statusline` prints "today" from (it never scans).
@@ -264,7 +258,6 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   } else {
     report = buildReport(countingUnpriced(ledger.transientRecords()), filter, args.by);
   }
-  T('report');
   if (summary) {
     const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
     await writeSpendSummary(cliStateFs, stateDir, summary.build()).catch((e: unknown) => {
@@ -278,7 +271,6 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
       return { ...g, linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, filesTouched: e.filesTouched, linesExact: e.exact, commits: null };
     });
   }
-  T('summary');
   const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
   if (noLogs) {
     const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
