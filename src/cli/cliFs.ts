@@ -33,4 +33,27 @@ export const cliStateFs: IndexFs & StateFs = {
   mkdir: async (p, opts) => fsSync.mkdirSync(p, opts),
   readdir: async (p) => fsSync.readdirSync(p),
   stat: async (p) => fsSync.statSync(p),
+  openParts: (p) => {
+    const fd = fsSync.openSync(p, 'r');
+    try {
+      const size = fsSync.fstatSync(fd).size;
+      return {
+        size,
+        read: (at, length) => {
+          const b = Buffer.allocUnsafeSlow(length); // its own memory, 8-aligned (typed-array views are made on it)
+          let got = 0;
+          while (got < length) {
+            const n = fsSync.readSync(fd, b, got, length - got, at + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return got === length ? b : b.subarray(0, got);
+        },
+        close: () => fsSync.closeSync(fd),
+      };
+    } catch (e) {
+      fsSync.closeSync(fd);
+      throw e;
+    }
+  },
 };

@@ -176,111 +176,115 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   const scanWarnings: ScanWarning[] = [];
   const scanner = new Scanner(sources, new Tailer(cliFs), (events, replacing) => (replacing ? ledger.replaceFile(replacing, events) : ledger.addAll(events)), { onWarning: (w) => scanWarnings.push(w) });
   const store = args.indexDir ? new IndexStore(args.indexDir, cliStateFs) : undefined;
-  const indexNotes: string[] = [];
-  let restoredFiles = -1;
-  // Restored edits are needed by `--by session` and by a whole new index; a run that changes nothing never
-  // decodes them, and one that writes a delta only those of the delta it replaces.
-  let restoreEdits = () => {};
-  let restoreDeltaEdits = () => {};
-  let editsRestored = false;
-  let deltaOf: LoadedIndex | undefined;
-  if (store && !ignoreIndex) {
-    const loaded = await store.load({ lazy: true });
-    if (loaded.kind === 'loaded') {
-      ledger.restoreRows(loaded.snapshot.requests, loaded.snapshot.gone);
-      if (loaded.snapshot.extra) ledger.restore([...loaded.snapshot.extra.records()]);
-      deltaOf = loaded.snapshot;
-      ledger.restoreLimits(loaded.snapshot.limits ?? []);
-      // A rollup of other prices or another time zone is normal after an update or a trip: rebuilt below, silently.
-      const rollup = restoredRollup(loaded.snapshot, rateKeyOf);
-      if (rollup instanceof Rollup) ledger.trackRollup(rollup);
-      else if (rollup && 'damaged' in rollup) indexNotes.push(`index ${store.file}: ${rollup.damaged}; its rollup is rebuilt from the requests`);
-      restoreEdits = () => {
-        restoreEdits = () => {};
-        editsRestored = true;
-        for (const e of loaded.snapshot.edits) ledger.addEdit(e);
-      };
-      restoreDeltaEdits = () => {
-        for (const e of loaded.snapshot.changes?.edits ?? []) ledger.addEdit(e);
-      };
-      if (args.by === 'session') restoreEdits();
-      scanner.restoreFiles(loaded.snapshot.files);
-      restoredFiles = loaded.snapshot.files.length;
-    } else if (loaded.kind === 'unusable') {
-      indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
+  try {
+    const indexNotes: string[] = [];
+    let restoredFiles = -1;
+    // Restored edits are needed by `--by session` and by a whole new index; a run that changes nothing never
+    // decodes them, and one that writes a delta only those of the delta it replaces.
+    let restoreEdits = () => {};
+    let restoreDeltaEdits = () => {};
+    let editsRestored = false;
+    let deltaOf: LoadedIndex | undefined;
+    if (store && !ignoreIndex) {
+      const loaded = await store.load({ lazy: true });
+      if (loaded.kind === 'loaded') {
+        ledger.restoreRows(loaded.snapshot.requests, loaded.snapshot.gone);
+        if (loaded.snapshot.extra) ledger.restore([...loaded.snapshot.extra.records()]);
+        deltaOf = loaded.snapshot;
+        ledger.restoreLimits(loaded.snapshot.limits ?? []);
+        // A rollup of other prices or another time zone is normal after an update or a trip: rebuilt below, silently.
+        const rollup = restoredRollup(loaded.snapshot, rateKeyOf);
+        if (rollup instanceof Rollup) ledger.trackRollup(rollup);
+        else if (rollup && 'damaged' in rollup) indexNotes.push(`index ${store.file}: ${rollup.damaged}; its rollup is rebuilt from the requests`);
+        restoreEdits = () => {
+          restoreEdits = () => {};
+          editsRestored = true;
+          for (const e of loaded.snapshot.edits) ledger.addEdit(e);
+        };
+        restoreDeltaEdits = () => {
+          for (const e of loaded.snapshot.changes?.edits ?? []) ledger.addEdit(e);
+        };
+        if (args.by === 'session') restoreEdits();
+        scanner.restoreFiles(loaded.snapshot.files);
+        restoredFiles = loaded.snapshot.files.length;
+      } else if (loaded.kind === 'unusable') {
+        indexNotes.push(`index ${store.file} was unusable (${loaded.reason}); rebuilt from the logs`);
+      }
     }
-  }
-  const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, async (p) => fs.statSync(p), (w) => scanWarnings.push(w));
-  // Nothing read and nothing vanished: the index on disk already says all this.
-  const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
-  // The index's rollup, kept in step with what was read; an index without a usable one gets one now.
-  const tracked = ledger.trackedRollup();
-  const rollup = store ? (tracked ?? Rollup.build(ledger.transientRecords(), rateKeyOf)) : undefined;
-  if (store && rollup && (!unchanged || !tracked)) {
-    // Without index.bin's edits in the ledger, a delta gets the edits read since (and the old delta's);
-    // a whole new index asks for every edit.
-    const editsSinceIndex = !editsRestored;
-    if (editsSinceIndex) restoreDeltaEdits();
-    const allEdits = () => {
-      restoreEdits();
-      return [...ledger.allEdits()];
+    const stats = await scanParallel(scanner, ledger, { sourceEnv, settings }, async (p) => fs.statSync(p), (w) => scanWarnings.push(w));
+    // Nothing read and nothing vanished: the index on disk already says all this.
+    const unchanged = stats.bytesRead === 0 && scanner.trackedFiles === restoredFiles;
+    // The index's rollup, kept in step with what was read; an index without a usable one gets one now.
+    const tracked = ledger.trackedRollup();
+    const rollup = store ? (tracked ?? Rollup.build(ledger.transientRecords(), rateKeyOf)) : undefined;
+    if (store && rollup && (!unchanged || !tracked)) {
+      // Without index.bin's edits in the ledger, a delta gets the edits read since (and the old delta's);
+      // a whole new index asks for every edit.
+      const editsSinceIndex = !editsRestored;
+      if (editsSinceIndex) restoreDeltaEdits();
+      const allEdits = () => {
+        restoreEdits();
+        return [...ledger.allEdits()];
+      };
+      const snapshot = { savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits(), rollup: rollup.toData() };
+      if (!(await store.save(snapshot, { deltaOf, ...(editsSinceIndex ? { allEdits } : {}) }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
+    }
+    const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
+    // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
+    // With an index, also what `agent-spend statusline` prints "today" from (it never scans).
+    const unpricedCounts = new Map<string, number>();
+    const now = Date.now();
+    const summary = store ? new SpendSummaryBuilder(now) : undefined;
+    function* countingUnpriced(records: Iterable<RequestRecord>): IterableIterator<RequestRecord> {
+      for (const r of records) {
+        if (spendNanosOf(r) === null) unpricedCounts.set(r.model ?? '(unknown model)', (unpricedCounts.get(r.model ?? '(unknown model)') ?? 0) + 1);
+        summary?.add(r);
+        yield r;
+      }
+    }
+    const filter = {
+      ...(args.since ? { since: args.since } : {}),
+      ...(args.until ? { until: args.until } : {}),
+      ...(args.agents ? { agents: args.agents } : {}),
     };
-    const snapshot = { savedAt: Date.now(), files: scanner.exportFiles(), ...ledger.forSave(), prompts: [], edits: [...ledger.allEdits()], limits: ledger.latestLimits(), rollup: rollup.toData() };
-    if (!(await store.save(snapshot, { deltaOf, ...(editsSinceIndex ? { allEdits } : {}) }))) indexNotes.push(`index ${store.file} not updated: another process holds its lock`);
-  }
-  const noLogs = scanner.trackedFiles === 0 && ledger.size === 0;
-  // One pass over the requests (a warm run reads them through one reused object): the report, and the unpriced models.
-  // With an index, also what `agent-spend statusline` prints "today" from (it never scans).
-  const unpricedCounts = new Map<string, number>();
-  const now = Date.now();
-  const summary = store ? new SpendSummaryBuilder(now) : undefined;
-  function* countingUnpriced(records: Iterable<RequestRecord>): IterableIterator<RequestRecord> {
-    for (const r of records) {
-      if (spendNanosOf(r) === null) unpricedCounts.set(r.model ?? '(unknown model)', (unpricedCounts.get(r.model ?? '(unknown model)') ?? 0) + 1);
-      summary?.add(r);
-      yield r;
+    let report: Report;
+    if (rollup?.usable(now, SUMMARY_FUTURE_SLACK_MS)) {
+      // A few hundred cells instead of every request (the same figures; see core/rollup.ts).
+      for (const c of rollup.values()) {
+        const model = c.model ?? '(unknown model)';
+        if (c.totals.unpricedRequests > 0) unpricedCounts.set(model, (unpricedCounts.get(model) ?? 0) + c.totals.unpricedRequests);
+        summary?.addCell(c);
+      }
+      report = buildReportFromCells(rollup.values(), filter, args.by);
+    } else {
+      report = buildReport(countingUnpriced(ledger.transientRecords()), filter, args.by);
     }
-  }
-  const filter = {
-    ...(args.since ? { since: args.since } : {}),
-    ...(args.until ? { until: args.until } : {}),
-    ...(args.agents ? { agents: args.agents } : {}),
-  };
-  let report: Report;
-  if (rollup?.usable(now, SUMMARY_FUTURE_SLACK_MS)) {
-    // A few hundred cells instead of every request (the same figures; see core/rollup.ts).
-    for (const c of rollup.values()) {
-      const model = c.model ?? '(unknown model)';
-      if (c.totals.unpricedRequests > 0) unpricedCounts.set(model, (unpricedCounts.get(model) ?? 0) + c.totals.unpricedRequests);
-      summary?.addCell(c);
+    if (summary) {
+      const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
+      await writeSpendSummary(cliStateFs, stateDir, summary.build()).catch((e: unknown) => {
+        indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+      });
     }
-    report = buildReportFromCells(rollup.values(), filter, args.by);
-  } else {
-    report = buildReport(countingUnpriced(ledger.transientRecords()), filter, args.by);
+    if (args.by === 'session') {
+      // What each session's agent changed with its own edit tools; commits need git, not run by the CLI (null: unknown).
+      report.groups = report.groups.map((g) => {
+        const e = summarizeEdits(ledger.sessionEdits(g.key));
+        return { ...g, linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, filesTouched: e.filesTouched, linesExact: e.exact, commits: null };
+      });
+    }
+    const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
+    if (noLogs) {
+      const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
+      warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp, OpenCode data in ~/.local/share/opencode, Cline/Roo/Kilo tasks in the editor's globalStorage`);
+    }
+    const unpriced = [...unpricedCounts].sort((a, b) => b[1] - a[1]);
+    if (unpriced.length > 0) {
+      warnings.push(`unpriced (no price for the model, not counted as $0): ${unpriced.map(([m, n]) => `${m} × ${n}`).join(', ')}`);
+    }
+    return { report, warnings };
+  } finally {
+    store?.release(); // a lazy load may have left index.bin open
   }
-  if (summary) {
-    const stateDir = resolveStateDir({ env, home: sourceEnv.home, platform: process.platform });
-    await writeSpendSummary(cliStateFs, stateDir, summary.build()).catch((e: unknown) => {
-      indexNotes.push(`status line summary not written in ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
-    });
-  }
-  if (args.by === 'session') {
-    // What each session's agent changed with its own edit tools; commits need git, not run by the CLI (null: unknown).
-    report.groups = report.groups.map((g) => {
-      const e = summarizeEdits(ledger.sessionEdits(g.key));
-      return { ...g, linesAdded: e.linesAdded, linesRemoved: e.linesRemoved, filesTouched: e.filesTouched, linesExact: e.exact, commits: null };
-    });
-  }
-  const warnings = [...indexNotes, ...scanWarnings.map(formatWarning)];
-  if (noLogs) {
-    const where = ['HOME', 'CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME', 'XDG_DATA_HOME'].map((k) => `${k}=${sourceEnv.env[k] || '(unset)'}`).join(', ');
-    warnings.push(`no agent logs found (${where}); Claude Code logs live in ~/.claude/projects, Codex CLI logs in ~/.codex/sessions, Gemini CLI logs in ~/.gemini/tmp, OpenCode data in ~/.local/share/opencode, Cline/Roo/Kilo tasks in the editor's globalStorage`);
-  }
-  const unpriced = [...unpricedCounts].sort((a, b) => b[1] - a[1]);
-  if (unpriced.length > 0) {
-    warnings.push(`unpriced (no price for the model, not counted as $0): ${unpriced.map(([m, n]) => `${m} × ${n}`).join(', ')}`);
-  }
-  return { report, warnings };
 }
 
 /** The index's rollup if its figures hold here; else why not (undefined: the index has none). */

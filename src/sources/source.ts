@@ -109,7 +109,15 @@ export interface Source {
  * starts afresh at the saved position.
  */
 export class SavedParserState {
-  constructor(readonly json: string) {}
+  private text: string | (() => string);
+  /** The JSON, or how to get it (an index read in part reads a state only for a file read again). */
+  constructor(json: string | (() => string)) {
+    this.text = json;
+  }
+  get json(): string {
+    if (typeof this.text !== 'string') this.text = this.text();
+    return this.text;
+  }
   value(): unknown {
     try {
       return JSON.parse(this.json) as unknown;

@@ -4,13 +4,14 @@
  * and history survives the agents' own log cleanup.
  *
  * Layout (little-endian):
- *   "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
- *   request f64[n] × 8 (timestamp, logged cost or NaN, the six token counts) |
- *   rollup f64[m] × 17 (the Totals fields of ROLLUP_TOTALS) |
- *   request i32[n] × 9 (agent|flags, session, project, branch, model, file, subagent, parent, key hash) |
- *   rollup i32[m] × 6 (agent, session, project, branch, model, day) |
- *   u32[n + 1] key offsets | keys (utf8) |
- *   parser states (each file's JSON, one after another) | edits JSON | prompts JSON
+ *   the head:  "ASIX" | u32 version | u32 header bytes | header JSON (utf8) | pad to 8 |
+ *              rollup f64[m] × 17 (the Totals fields of ROLLUP_TOTALS) |
+ *              rollup i32[m] × 6 (agent, session, project, branch, model, day) | pad to 8 |
+ *   the rest:  request f64[n] × 8 (timestamp, logged cost or NaN, the six token counts) |
+ *              request i32[n] × 9 (agent|flags, session, project, branch, model, file, subagent, parent, key hash) |
+ *              u32[n + 1] key offsets | keys (utf8) |
+ *              parser states (each file's JSON, one after another) | edits JSON | prompts JSON
+ * A warm report reads only the head (see IndexBytes): a twentieth of the file.
  * The header holds the string table, the files, the limits and the rollup's days and prices (see
  * core/rollup.ts: a warm report adds up its cells instead of the requests); the requests, tens of thousands
  * of them, are columns that decode as typed-array views without parsing, which is what makes a
@@ -28,8 +29,9 @@ import type { FileCursor } from '../sources/tailer';
 /**
  * 2: prompts. 3: edits. 4: files' tail fingerprints. 5: binary, requests as columns, limits.
  * 6: parser states, edits and prompts after the columns, decoded on use. 7: rollup. 8: key hash column.
+ * 9: the rollup in the head, before the requests.
  */
-export const INDEX_VERSION = 8;
+export const INDEX_VERSION = 9;
 const MAGIC = 0x58495341; // "ASIX" read as little-endian u32
 
 export interface FileEntry {
@@ -185,18 +187,20 @@ export function encodeIndex(s: IndexSnapshot): Buffer {
     strings: table.list, files, limits: s.limits ?? [], rollup: rollup?.header ?? null,
   }), 'utf8');
   const columnsAt = pad8(12 + header.length);
-  const rollupBytes = rollup ? rollup.f64.byteLength + rollup.i32.byteLength : 0;
-  const total = columnsAt + f64.byteLength + i32.byteLength + rollupBytes + keyOffsets.byteLength + keyBytes + stateBytes + editsJson.length + promptsJson.length;
+  const restAt = pad8(columnsAt + (rollup ? rollup.f64.byteLength + rollup.i32.byteLength : 0));
+  const total = restAt + f64.byteLength + i32.byteLength + keyOffsets.byteLength + keyBytes + stateBytes + editsJson.length + promptsJson.length;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(INDEX_VERSION, 4);
   out.writeUInt32LE(header.length, 8);
   header.copy(out, 12);
-  let at = columnsAt;
-  for (const part of rollup ? [f64, rollup.f64, i32, rollup.i32, keyOffsets] : [f64, i32, keyOffsets]) {
-    Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
-    at += part.byteLength;
+  const put = (part: ArrayBufferView, at: number) => Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
+  if (rollup) {
+    put(rollup.f64, columnsAt);
+    put(rollup.i32, columnsAt + rollup.f64.byteLength);
   }
+  let at = restAt;
+  for (const part of [f64, i32, keyOffsets]) at += put(part, at);
   if (base && copied) at += base.columns.copyKeys(copied.runs, out, at);
   for (const k of keys) at += k.copy(out, at);
   for (const b of [...states, editsJson, promptsJson]) at += b.copy(out, at);
@@ -256,14 +260,30 @@ export function hashKey(key: string): number {
  * by row as rows are read (a warm report reads only the rollup, and an append a few rows).
  */
 export class RequestColumns {
+  private columns: Columns | undefined;
+
+  /** `load` gives the columns on first use (an index read in part reads them only then). */
   constructor(
     readonly length: number,
-    private readonly f64: Float64Array,
-    private readonly i32: Int32Array,
-    private readonly keyOffsets: Uint32Array,
-    private readonly keyBytes: Buffer,
+    private readonly load: () => Columns,
     readonly strings: readonly string[],
   ) {}
+
+  private get f64(): Float64Array {
+    return (this.columns ??= this.load()).f64;
+  }
+
+  private get i32(): Int32Array {
+    return (this.columns ??= this.load()).i32;
+  }
+
+  private get keyOffsets(): Uint32Array {
+    return (this.columns ??= this.load()).keyOffsets;
+  }
+
+  private get keyBytes(): Buffer {
+    return (this.columns ??= this.load()).keyBytes;
+  }
 
   /**
    * The row holding `key`, or -1. The first lookup puts every row in an open-addressing table by
@@ -451,6 +471,13 @@ export class RequestColumns {
   }
 }
 
+interface Columns {
+  f64: Float64Array;
+  i32: Int32Array;
+  keyOffsets: Uint32Array;
+  keyBytes: Buffer;
+}
+
 /** A request row seen through one reusable object (see RequestColumns.cursor). */
 export class RowCursor {
   row = -1;
@@ -481,16 +508,38 @@ export interface DecodedIndex extends Omit<IndexSnapshot, 'records'> {
   requests: RequestColumns;
 }
 
+/**
+ * Where an index's bytes come from: a whole file in memory, or an open file read in parts (the head
+ * first; the rest only when a request row, parser state, edit or prompt is asked for).
+ */
+export interface IndexBytes {
+  readonly size: number;
+  /** `length` bytes at `at` (the caller checks the bounds against `size`). */
+  read(at: number, length: number): Buffer;
+}
+
+/** The bytes of an index already in memory. */
+export function bytesOf(buf: Buffer): IndexBytes {
+  return { size: buf.length, read: (at, length) => buf.subarray(at, at + length) };
+}
+
+/** Typed-array views need aligned offsets; a Buffer from the pool may start anywhere. */
+function aligned(b: Buffer): Buffer {
+  return (b.byteOffset & 7) === 0 ? b : Buffer.from(b);
+}
+
 /** Parses an index without building its requests; throws IndexFormatError naming what is wrong. */
-export function decodeIndexColumns(buf: Buffer): DecodedIndex {
-  if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) throw new IndexFormatError('not an Agent Spend index (or an older text index)');
-  const version = buf.readUInt32LE(4);
+export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
+  const src = Buffer.isBuffer(input) ? bytesOf(input) : input;
+  const first = src.size >= 12 ? src.read(0, 12) : undefined;
+  if (!first || first.readUInt32LE(0) !== MAGIC) throw new IndexFormatError('not an Agent Spend index (or an older text index)');
+  const version = first.readUInt32LE(4);
   if (version !== INDEX_VERSION) throw new IndexFormatError(`version ${version}, this build reads version ${INDEX_VERSION}`);
-  const headerLen = buf.readUInt32LE(8);
-  if (12 + headerLen > buf.length) throw new IndexFormatError('truncated header');
+  const headerLen = first.readUInt32LE(8);
+  if (12 + headerLen > src.size) throw new IndexFormatError('truncated header');
   let raw: unknown;
   try {
-    raw = JSON.parse(buf.toString('utf8', 12, 12 + headerLen));
+    raw = JSON.parse(src.read(12, headerLen).toString('utf8'));
   } catch (e) {
     throw new IndexFormatError(`header is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -506,27 +555,28 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     throw new IndexFormatError('missing or malformed tables');
   }
   const columnsAt = pad8(12 + headerLen);
-  const f64Bytes = 8 * F64_COLUMNS * n;
-  const i32Bytes = 4 * I32_COLUMNS * n;
   const rollupF64Bytes = 8 * ROLLUP_TOTALS.length * m;
   const rollupI32Bytes = 4 * ROLLUP_I32 * m;
-  const offBytes = 4 * (n + 1);
-  const keysAt = columnsAt + f64Bytes + rollupF64Bytes + i32Bytes + rollupI32Bytes + offBytes;
+  const restAt = pad8(columnsAt + rollupF64Bytes + rollupI32Bytes);
+  // Offsets in the rest (see the layout above), which starts 8-aligned.
+  const f64Bytes = 8 * F64_COLUMNS * n;
+  const i32Bytes = 4 * I32_COLUMNS * n;
+  const keysAt = f64Bytes + i32Bytes + 4 * (n + 1);
   const statesAt = keysAt + keyBytes;
   const editsAt = statesAt + stateBytes;
   const promptsAt = editsAt + editBytes;
-  if (promptsAt + promptBytes !== buf.length) throw new IndexFormatError(`size ${buf.length} does not match ${n} requests (truncated or damaged)`);
-  // Typed-array views need aligned offsets; a Buffer from the pool may start anywhere.
-  const body = (buf.byteOffset & 7) === 0 ? buf : Buffer.from(buf);
-  const base = body.byteOffset + columnsAt;
-  const f64 = new Float64Array(body.buffer, base, F64_COLUMNS * n);
-  // f64 columns first, then the i32 ones: every column is aligned to its type.
-  const i32At = base + f64Bytes + rollupF64Bytes;
-  const i32 = new Int32Array(body.buffer, i32At, I32_COLUMNS * n);
-  const keyOffsets = new Uint32Array(body.buffer, i32At + i32Bytes + rollupI32Bytes, n + 1);
-  if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
+  if (restAt + promptsAt + promptBytes !== src.size) throw new IndexFormatError(`size ${src.size} does not match ${n} requests (truncated or damaged)`);
+  let restBytes: Buffer | undefined;
+  const rest = () => (restBytes ??= aligned(src.read(restAt, src.size - restAt)));
   // Checked as rows are read (or all at once by a full load: see IndexStore.load, decodeIndex).
-  const requests = new RequestColumns(n, f64, i32, keyOffsets, body.subarray(keysAt, statesAt), strings as string[]);
+  const requests = new RequestColumns(n, () => {
+    const body = rest();
+    const f64 = new Float64Array(body.buffer, body.byteOffset, F64_COLUMNS * n);
+    const i32 = new Int32Array(body.buffer, body.byteOffset + f64Bytes, I32_COLUMNS * n);
+    const keyOffsets = new Uint32Array(body.buffer, body.byteOffset + f64Bytes + i32Bytes, n + 1);
+    if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
+    return { f64, i32, keyOffsets, keyBytes: body.subarray(keysAt, statesAt) };
+  }, strings as string[]);
 
   const str = (i: unknown): string | undefined => {
     if (i === -1) return undefined;
@@ -549,7 +599,8 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     if (typeof f[7] === 'string') entry.docStamp = f[7];
     const len = f[8];
     if (!isCount(len) || stateAt + len > editsAt) throw new IndexFormatError('bad parser state length');
-    if (len > 0) entry.parserState = new SavedParserState(body.toString('utf8', stateAt, stateAt + len));
+    const at = stateAt;
+    if (len > 0) entry.parserState = new SavedParserState(() => rest().toString('utf8', at, at + len));
     stateAt += len;
     files_.push(entry);
   }
@@ -557,7 +608,7 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
   const section = (at: number, bytes: number, what: string): unknown[] => {
     let v: unknown;
     try {
-      v = JSON.parse(body.toString('utf8', at, at + bytes));
+      v = JSON.parse(rest().toString('utf8', at, at + bytes));
     } catch (e) {
       throw new IndexFormatError(`${what} are not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
@@ -578,8 +629,11 @@ export function decodeIndexColumns(buf: Buffer): DecodedIndex {
     return rec;
   });
   const decodeRollup = isObj(rollupHeader)
-    ? () => rollupOf(rollupHeader, new Float64Array(body.buffer, base + f64Bytes, ROLLUP_TOTALS.length * m),
-      new Int32Array(body.buffer, i32At + i32Bytes, ROLLUP_I32 * m), strings as string[])
+    ? () => {
+      const head = aligned(src.read(columnsAt, rollupF64Bytes + rollupI32Bytes));
+      return rollupOf(rollupHeader, new Float64Array(head.buffer, head.byteOffset, ROLLUP_TOTALS.length * m),
+        new Int32Array(head.buffer, head.byteOffset + rollupF64Bytes, ROLLUP_I32 * m), strings as string[]);
+    }
     : () => undefined;
   const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits, decodeRollup);
   if (typeof raw['id'] === 'string') out.id = raw['id'];

@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import type { EditRecord } from '../core/output';
 import { parserStateValue } from '../sources/source';
-import { decodeIndexColumns, encodeIndex, IndexFormatError, RequestColumns, type DecodedIndex, type FileEntry, type IndexSnapshot } from './indexCodec';
+import { decodeIndexColumns, encodeIndex, IndexFormatError, RequestColumns, type DecodedIndex, type FileEntry, type IndexBytes, type IndexSnapshot } from './indexCodec';
 
 export interface IndexFs {
   readFile(p: string): Promise<Buffer>;
@@ -23,6 +23,19 @@ export interface IndexFs {
   unlink(p: string): Promise<void>;
   mkdir(p: string, opts: { recursive: true }): Promise<unknown>;
   stat(p: string): Promise<{ mtimeMs: number }>;
+  /**
+   * Opens a file to read in parts, synchronously (optional: the CLI's). A lazy load then reads
+   * the index's head and, only when needed, the rest, from the same open file, whatever a writer
+   * renames over its path meanwhile.
+   */
+  openParts?(p: string): FileParts;
+}
+
+export interface FileParts {
+  readonly size: number;
+  /** Up to `length` bytes at `at` (fewer only at the end of the file). */
+  read(at: number, length: number): Buffer;
+  close(): void;
 }
 
 export const STALE_LOCK_MS = 30_000;
@@ -127,9 +140,10 @@ export class IndexStore {
    * checked as they are read, and a damaged one throws IndexFormatError there).
    */
   async load(opts: { lazy?: boolean } = {}): Promise<LoadResult> {
-    let buf: Buffer;
+    let buf: Buffer | IndexBytes;
     try {
-      buf = await this.fs.readFile(this.file);
+      // In parts where that is safe: Windows may refuse a writer's rename over a file held open.
+      buf = opts.lazy && this.fs.openParts && process.platform !== 'win32' ? this.openInParts() : await this.fs.readFile(this.file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         const legacy = await this.fs.stat(this.legacyFile).then(() => true, () => false);
@@ -146,11 +160,42 @@ export class IndexStore {
         void [base.prompts, base.edits, base.rollup];
       }
     } catch (err) {
+      this.release();
       if (err instanceof IndexFormatError) return { kind: 'unusable', reason: err.message };
       throw err;
     }
     const delta = await this.loadDelta(base, opts.lazy === true);
-    return { kind: 'loaded', snapshot: new LoadedIndex(base, delta?.index), bytes: buf.length + (delta?.bytes ?? 0) };
+    return { kind: 'loaded', snapshot: new LoadedIndex(base, delta?.index), bytes: (Buffer.isBuffer(buf) ? buf.length : buf.size) + (delta?.bytes ?? 0) };
+  }
+
+  /** index.bin, open to be read in parts (closed by `release`, or once its end is read). */
+  private openInParts(): IndexBytes {
+    this.release();
+    const file = this.fs.openParts!(this.file);
+    this.openFile = file;
+    return {
+      size: file.size,
+      read: (at, length) => {
+        if (this.openFile !== file) throw new IndexFormatError('index read after it was released');
+        const b = file.read(at, length);
+        if (b.length !== length) throw new IndexFormatError(`truncated while read (${at + b.length} of ${file.size} bytes)`);
+        if (at + length === file.size) this.release(); // the rest is read: nothing more to read
+        return b;
+      },
+    };
+  }
+
+  private openFile: FileParts | undefined;
+
+  /** Closes index.bin if a lazy load left it open (the parts not read then cannot be read any more). */
+  release(): void {
+    const f = this.openFile;
+    this.openFile = undefined;
+    try {
+      f?.close();
+    } catch {
+      // already closed: nothing to release
+    }
   }
 
   /** The delta beside `base`, when there is one that extends it; a damaged or foreign one is ignored (the logs have it). */

@@ -166,6 +166,43 @@ describe('persistent index', () => {
     assert.throws(() => (lazy as { snapshot: DecodedIndex }).snapshot.edits, IndexFormatError);
   });
 
+  it('a lazy load reads the head (header and rollup) only; the rest from the same open file when asked, whatever is renamed over it', async () => {
+    const { cliStateFs } = await import('../../src/cli/cliFs');
+    const { Rollup } = await import('../../src/core/rollup');
+    const pricer = new Pricer();
+    const records: UsageEvent[] = Array.from({ length: 500 }, (_, i) => ({
+      key: `k${i}`, agent: 'claude-code', sessionId: `s${i % 7}`, project: '/p', model: 'claude-sonnet-4-5', timestamp: Date.UTC(2026, 0, 1 + (i % 3)),
+      tokens: { input: i, output: 2 * i, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 3 * i, reasoning: 0 }, file: '/f',
+    }));
+    const rollup = Rollup.build(records.map((r) => ({ ...r, costNanos: pricer.priceNanos(r.model, r.tokens) })), (m) => pricer.rateKey(m)).toData();
+    const reads: Array<[number, number]> = [];
+    const fsSpy = { ...cliStateFs, openParts: (p: string) => {
+      const f = cliStateFs.openParts!(p);
+      return { ...f, read: (at: number, length: number) => (reads.push([at, length]), f.read(at, length)) };
+    } };
+    const store = new IndexStore(dir, fsSpy);
+    const edits = [{ key: 'e1', sessionId: 's1', timestamp: 5, file: '/f', path: '/a.ts', linesAdded: 3, linesRemoved: 1, exact: true }];
+    assert.ok(await store.save({ savedAt: 1, files: [], records, prompts: [], edits, rollup }));
+    const size = fs.statSync(store.file).size;
+    const loaded = await store.load({ lazy: true });
+    assert.equal(loaded.kind, 'loaded');
+    if (loaded.kind !== 'loaded') return;
+    assert.equal(loaded.snapshot.rollup!.cells.length, rollup.cells.length);
+    const head = reads.reduce((t, [, l]) => t + l, 0);
+    assert.ok(head < size / 3, `read ${head} of ${size} bytes before any request row`);
+    // another writer replaces index.bin meanwhile: this load still reads the file it opened
+    assert.ok(await new IndexStore(dir, fsSpy).save({ savedAt: 2, files: [], records: records.slice(0, 3), prompts: [], edits: [] }));
+    assert.deepEqual(loaded.snapshot.requests.record(499), records[499]);
+    assert.deepEqual(loaded.snapshot.edits, edits);
+    const read = reads.reduce((t, [, l]) => t + l, 0);
+    assert.ok(read <= size && size - read < 16, `every byte read once, but the padding (${read} of ${size})`);
+    // released once its end was read; a later read is refused, not answered from another file
+    const again = await store.load({ lazy: true });
+    assert.ok(again.kind === 'loaded' && again.snapshot.requests.length === 3);
+    store.release();
+    assert.throws(() => again.kind === 'loaded' && again.snapshot.requests.record(0), /index read after it was released/);
+  });
+
   it('a delta folds into the index for every reader: rows it supersedes go, its own come after, files merge', async () => {
     const rec = (key: string, output: number): UsageEvent => ({ agent: 'codex', key, sessionId: 's', project: '/p', model: 'gpt-5', timestamp: 1, file: '/l/a.jsonl', tokens: { input: 1, output, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, reasoning: 0 } });
     const file = (p: string, offset: number) => ({ path: p, root: '/l', cursor: { path: p, offset, size: offset, mtimeMs: 1, ino: 1, head: '' } });
@@ -340,8 +377,11 @@ describe('persistent index', () => {
     /** Byte offset of request `row`'s input token count in index.bin (see the layout in indexCodec.ts). */
     const inputTokensAt = (bytes: Buffer, row: number) => {
       const headerLen = bytes.readUInt32LE(8);
-      const n = (JSON.parse(bytes.toString('utf8', 12, 12 + headerLen)) as { requests: number }).requests;
-      return ((12 + headerLen + 7) & ~7) + 8 * (2 * n + row);
+      const header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLen)) as { requests: number; rollup: { cells: number } | null };
+      const pad8 = (x: number) => (x + 7) & ~7;
+      // after the head: the header, then the rollup's 17 f64 and 6 i32 columns
+      const restAt = pad8(pad8(12 + headerLen) + (header.rollup?.cells ?? 0) * (17 * 8 + 6 * 4));
+      return restAt + 8 * (2 * header.requests + row);
     };
     const twoDays = (proj: string) => {
       let text = '';
