@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseReportArgs, runReport } from '../../src/cli/main';
 import { isEdit, type EditEvent, type SourceEvent } from '../../src/core/events';
 import { Ledger } from '../../src/core/ledger';
 import { ClaudeCodeSource } from '../../src/sources/claudeCode';
@@ -207,16 +211,21 @@ describe('edits: ledger and tasks', () => {
 });
 
 describe('edits: CLI report --by session', () => {
-  it('gives each session group linesAdded, linesRemoved, filesTouched and commits (null)', async () => {
-    const fsSync = await import('node:fs');
-    const os = await import('node:os');
-    const nodePath = await import('node:path');
-    const { parseReportArgs, runReport } = await import('../../src/cli/main');
-    const dir = fsSync.mkdtempSync(nodePath.join(os.tmpdir(), 'agent-spend-edits-'));
+  /** A Claude Code config folder in a temp dir with one session's log (`lines`), removed after `body`. */
+  async function withSession(lines: string[], body: (dir: string, file: string) => Promise<void>): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-spend-edits-'));
     try {
-      const proj = nodePath.join(dir, 'projects', '-home-u-proj');
-      fsSync.mkdirSync(proj, { recursive: true });
-      fsSync.writeFileSync(nodePath.join(proj, 's1.jsonl'), transcript().join('\n') + '\n');
+      const file = path.join(dir, 'projects', '-home-u-proj', 's1.jsonl');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, lines.join('\n') + '\n');
+      await body(dir, file);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('gives each session group linesAdded, linesRemoved, filesTouched and commits (null)', async () => {
+    await withSession(transcript(), async (dir) => {
       const env = { HOME: dir };
       const bySession = await runReport(parseReportArgs(['--by', 'session', '--claude-dir', dir, '--agent', 'claude-code']), env);
       const g = bySession.report.groups[0] as unknown as Record<string, unknown>;
@@ -224,42 +233,30 @@ describe('edits: CLI report --by session', () => {
       const byDay = await runReport(parseReportArgs(['--by', 'day', '--claude-dir', dir, '--agent', 'claude-code']), env);
       assert.equal((byDay.report.groups[0] as unknown as Record<string, unknown>)['linesAdded'], undefined);
       assert.equal(byDay.report.totals.requests, bySession.report.totals.requests);
-    } finally {
-      fsSync.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('with an index: edits read after index.bin live in its delta, and every edit counts once (as without an index)', async () => {
-    const fsSync = await import('node:fs');
-    const os = await import('node:os');
-    const nodePath = await import('node:path');
-    const { parseReportArgs, runReport } = await import('../../src/cli/main');
-    const dir = fsSync.mkdtempSync(nodePath.join(os.tmpdir(), 'agent-spend-edits-'));
-    try {
-      const proj = nodePath.join(dir, 'projects', '-home-u-proj');
-      fsSync.mkdirSync(proj, { recursive: true });
-      const file = nodePath.join(proj, 's1.jsonl');
-      const lines = transcript();
-      fsSync.writeFileSync(file, lines.slice(0, 7).join('\n') + '\n'); // up to the retried Edit's result
+    const lines = transcript();
+    // up to the retried Edit's result
+    await withSession(lines.slice(0, 7), async (dir, file) => {
       const env = { HOME: dir };
-      const index = nodePath.join(dir, 'index');
+      const index = path.join(dir, 'index');
       const args = (...more: string[]) => parseReportArgs(['--claude-dir', dir, '--index', index, ...more]);
       const groupOf = (r: Awaited<ReturnType<typeof runReport>>) => {
         const g = r.report.groups[0] as unknown as Record<string, unknown>;
         return [g['linesAdded'], g['linesRemoved'], g['filesTouched']];
       };
       assert.deepEqual(groupOf(await runReport(args('--by', 'session'), env)), [5, 2, 2]);
-      fsSync.appendFileSync(file, lines.slice(7).join('\n') + '\n');
+      fs.appendFileSync(file, lines.slice(7).join('\n') + '\n');
       await runReport(args(), env); // an append: a delta, index.bin's edits not decoded
-      assert.ok(fsSync.existsSync(nodePath.join(index, 'index.delta')));
-      // the session's log rewritten with its first lines again (a resumed copy): no edit counts twice
-      fsSync.appendFileSync(file, lines.slice(1, 7).join('\n') + '\n');
+      assert.ok(fs.existsSync(path.join(index, 'index.delta')));
+      // the session's first lines logged again (a resumed copy): no edit counts twice
+      fs.appendFileSync(file, lines.slice(1, 7).join('\n') + '\n');
       const indexed = await runReport(args('--by', 'session'), env);
       assert.deepEqual(groupOf(indexed), [16, 7, 6]);
       assert.deepEqual(indexed.warnings, []);
       assert.deepEqual(groupOf(await runReport(parseReportArgs(['--claude-dir', dir, '--by', 'session']), env)), [16, 7, 6], 'no index');
-    } finally {
-      fsSync.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
