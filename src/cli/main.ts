@@ -287,12 +287,12 @@ async function report(args: ReportArgs, env: NodeJS.ProcessEnv, ignoreIndex: boo
   }
 }
 
-/** The index's rollup if its figures hold here; else why not (undefined: the index has none). */
-function restoredRollup(index: LoadedIndex, rateKeyOf: (model: string | null) => string | null): Rollup | { stale: string } | { damaged: string } | undefined {
+/** The index's rollup if its figures hold here; undefined when it has none or one of other prices or days; why, when damaged. */
+function restoredRollup(index: LoadedIndex, rateKeyOf: (model: string | null) => string | null): Rollup | { damaged: string } | undefined {
   try {
     const data = index.rollup;
     const r = data ? Rollup.restore(data, rateKeyOf) : undefined;
-    return typeof r === 'string' ? { stale: r } : r;
+    return typeof r === 'string' ? undefined : r;
   } catch (e) {
     if (e instanceof IndexFormatError) return { damaged: `rollup unusable (${e.message})` };
     throw e;

@@ -8,7 +8,7 @@
  * longer hold, so a report never shows a figure the rows would not give.
  */
 import { AGENT_IDS, type AgentId } from './events';
-import { addTotals, applyRecord, emptyTotals, type RequestRecord, type Totals } from './ledger';
+import { addTotals, applyRecord, emptyTotals, localDayKey, type RequestRecord, type Totals } from './ledger';
 
 export interface RollupCell {
   readonly agent: AgentId;
@@ -60,14 +60,14 @@ export class Rollup {
    * Takes `data.cells` over: they become the rollup's, changed in place by later `apply` calls.
    */
   static restore(data: RollupData, rateKeyOf: RateKeyOf): Rollup | string {
+    const r = new Rollup(rateKeyOf);
     for (const [model, rates] of data.prices) {
       if (rateKeyOf(model) !== rates) return `prices of ${model ?? '(unknown model)'} changed`;
+      r.prices.set(model, rates);
     }
-    const r = new Rollup(rateKeyOf);
     for (const [day, start, end] of data.days) {
       if (!r.days.holds(day, start, end)) return `day ${day} has other bounds in this time zone`;
     }
-    for (const [model, rates] of data.prices) r.prices.set(model, rates);
     for (const c of data.cells) {
       if (!r.prices.has(c.model)) return `no rates recorded for ${c.model ?? '(unknown model)'}`;
       if (!r.days.has(c.day)) return `no bounds recorded for ${c.day}`;
@@ -141,7 +141,8 @@ export class Rollup {
     return {
       cells,
       days: [...days].sort().map((d) => this.days.bounds(d)),
-      prices: [...models].map((m): [string | null, string | null] => [m, this.prices.has(m) ? this.prices.get(m)! : this.rateKeyOf(m)]),
+      // every cell's model got its rates when the cell was made (apply) or restored
+      prices: [...models].map((m): [string | null, string | null] => [m, this.prices.get(m) ?? null]),
     };
   }
 }
@@ -168,12 +169,8 @@ class LocalDays {
   keyOf(ts: number): string {
     const l = this.last;
     if (ts >= l[1] && ts < l[2]) return l[0];
-    const d = new Date(ts);
-    const y = d.getFullYear();
-    const m = d.getMonth();
-    const day = d.getDate();
-    const key = `${y}-${m < 9 ? '0' : ''}${m + 1}-${day < 10 ? '0' : ''}${day}`;
-    const b = this.known.get(key) ?? [key, new Date(y, m, day).getTime(), new Date(y, m, day + 1).getTime()];
+    const key = localDayKey(ts);
+    const b = this.bounds(key);
     this.known.set(key, b);
     // An instant outside the day's computed bounds (a zone whose midnight does not exist) is not cached.
     if (ts >= b[1] && ts < b[2]) this.last = b;
@@ -195,14 +192,8 @@ class LocalDays {
   holds(day: string, start: number, end: number): boolean {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return false;
     const b = this.bounds(day);
-    if (b[1] !== start || b[2] !== end || keyOfDate(new Date(start)) !== day) return false;
+    if (b[1] !== start || b[2] !== end || localDayKey(start) !== day) return false;
     this.known.set(day, b);
     return true;
   }
-}
-
-function keyOfDate(d: Date): string {
-  const m = d.getMonth() + 1;
-  const day = d.getDate();
-  return `${d.getFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
 }

@@ -450,23 +450,8 @@ export class RequestColumns {
   /** Rejects references and numbers a valid index cannot hold (a damaged file must not load as wrong totals). */
   validate(): void {
     if (this.validated) return;
-    // Column by column: sequential reads, a few milliseconds for 50k requests.
-    const { i32, f64, keyOffsets, length: n } = this;
-    const strings = this.strings.length;
-    for (let i = 0; i < n; i++) {
-      const v = i32[i]!;
-      if ((v & AGENT_MASK) >= AGENT_IDS.length || (v & ~(AGENT_MASK | SIDECHAIN | HAS_LOGGED_COST)) !== 0) throw new IndexFormatError(`request ${i}: bad agent/flags`);
-    }
-    for (let j = n, end = (STRING_COLUMNS + 1) * n; j < end; j++) {
-      const ref = i32[j]!;
-      if (ref < -1 || ref >= strings) throw new IndexFormatError(`request ${j % n}: bad string reference ${ref}`);
-    }
-    for (let i = 0; i < n; i++) if (!Number.isFinite(f64[i]!)) throw new IndexFormatError(`request ${i}: bad timestamp`);
-    for (let j = 2 * n, end = F64_COLUMNS * n; j < end; j++) {
-      const v = f64[j]!;
-      if (!(v >= 0) || !Number.isInteger(v)) throw new IndexFormatError(`request ${j % n}: bad token count ${v}`);
-    }
-    for (let i = 0; i < n; i++) if (keyOffsets[i + 1]! <= keyOffsets[i]!) throw new IndexFormatError(`request ${i}: empty key`);
+    for (let i = 0; i < this.length; i++) this.checkRow(i);
+    this.checkKeyOffsets();
     this.validated = true;
   }
 }
@@ -632,7 +617,7 @@ export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
     ? () => {
       const head = aligned(src.read(columnsAt, rollupF64Bytes + rollupI32Bytes));
       return rollupOf(rollupHeader, new Float64Array(head.buffer, head.byteOffset, ROLLUP_TOTALS.length * m),
-        new Int32Array(head.buffer, head.byteOffset + rollupF64Bytes, ROLLUP_I32 * m), strings as string[]);
+        new Int32Array(head.buffer, head.byteOffset + rollupF64Bytes, ROLLUP_I32 * m), str);
     }
     : () => undefined;
   const out = new LazyDecodedIndex(typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0, files_, requests, limits.filter(isLimitsSnapshot), decodePrompts, decodeEdits, decodeRollup);
@@ -642,18 +627,13 @@ export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
 }
 
 /** The rollup of an index; throws IndexFormatError when a cell or table is not one a writer makes. */
-function rollupOf(header: Record<string, unknown>, f64: Float64Array, i32: Int32Array, strings: readonly string[]): RollupData {
+function rollupOf(header: Record<string, unknown>, f64: Float64Array, i32: Int32Array, str: (ref: unknown) => string | undefined): RollupData {
   const m = header['cells'] as number;
   const days = header['days'];
   const prices = header['prices'];
   if (!Array.isArray(days) || !days.every((d) => Array.isArray(d) && d.length === 3 && typeof d[0] === 'string' && Number.isFinite(d[1]) && Number.isFinite(d[2]))) {
     throw new IndexFormatError('malformed rollup days');
   }
-  const str = (ref: number, what: string): string | undefined => {
-    if (ref === -1) return undefined;
-    if (!(ref >= 0 && ref < strings.length)) throw new IndexFormatError(`rollup: bad ${what} reference ${ref}`);
-    return strings[ref];
-  };
   if (!Array.isArray(prices) || !prices.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && (p[1] === null || typeof p[1] === 'string'))) {
     throw new IndexFormatError('malformed rollup prices');
   }
@@ -671,11 +651,11 @@ function rollupOf(header: Record<string, unknown>, f64: Float64Array, i32: Int32
     }
     if (totals.requests === 0) throw new IndexFormatError(`rollup cell ${i}: no requests`);
     cells[i] = {
-      agent, sessionId: str(i32[m + i]!, 'session') ?? '', project: str(i32[2 * m + i]!, 'project') ?? '', branch: str(i32[3 * m + i]!, 'branch'),
-      model: str(i32[4 * m + i]!, 'model') ?? null, day: day[0], totals,
+      agent, sessionId: str(i32[m + i]) ?? '', project: str(i32[2 * m + i]) ?? '', branch: str(i32[3 * m + i]),
+      model: str(i32[4 * m + i]) ?? null, day: day[0], totals,
     };
   }
-  return { cells, days: days as RollupData['days'], prices: (prices as Array<[number, string | null]>).map(([ref, rates]) => [str(ref, 'model') ?? null, rates]) };
+  return { cells, days: days as RollupData['days'], prices: (prices as Array<[number, string | null]>).map(([ref, rates]) => [str(ref) ?? null, rates]) };
 }
 
 function decodeDelta(v: unknown, rows: number): IndexDelta {

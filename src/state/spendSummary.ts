@@ -58,6 +58,8 @@ export function buildSpendSummary(records: Iterable<RequestRecord>, now: number)
 /** The same, one record at a time (for a caller already making one pass over the requests). */
 export class SpendSummaryBuilder {
   private readonly from: number;
+  /** The local day of `from` (rollup cells are by day). */
+  private readonly fromDay: string;
   private readonly days = new Map<string, number>();
   private readonly sessionTotals = new Map<string, number>();
   private readonly sessionLast = new Map<string, number>();
@@ -65,6 +67,7 @@ export class SpendSummaryBuilder {
 
   constructor(private readonly now: number) {
     this.from = firstDayStart(now, SUMMARY_DAYS);
+    this.fromDay = localDay(this.from);
     // Required on use: the status line bundles this module to read summaries and must not pay for
     // evaluating the ledger's (and its schemas') module code at start-up.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,12 +88,10 @@ export class SpendSummaryBuilder {
   /** Adds a rollup cell (requests of one session and local day, none after now + SUMMARY_FUTURE_SLACK_MS). */
   addCell(c: RollupCell): void {
     const spend = c.totals.spendNanos;
-    if (c.day >= (this.fromDay ??= localDay(this.from))) this.days.set(c.day, (this.days.get(c.day) ?? 0) + spend);
+    if (c.day >= this.fromDay) this.days.set(c.day, (this.days.get(c.day) ?? 0) + spend);
     this.sessionTotals.set(c.sessionId, (this.sessionTotals.get(c.sessionId) ?? 0) + spend);
     if (c.totals.lastTimestamp > (this.sessionLast.get(c.sessionId) ?? -Infinity)) this.sessionLast.set(c.sessionId, c.totals.lastTimestamp);
   }
-
-  private fromDay: string | undefined;
 
   build(): SpendSummary {
     const today = localDay(this.now);
