@@ -6,10 +6,12 @@
  * and the ledger keeps the copy with the largest output (see FORMATS.md).
  */
 import * as path from 'node:path';
-import { PROMPT_TEXT_MAX, type EditEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { PROMPT_TEXT_MAX, ZERO_TOKENS, isUsage, type EditEvent, type PromptEvent, type SourceEvent, type TokenCounts, type UsageEvent } from '../core/events';
+import { EMPTY_CONTENT, LineTemplate, requestKey, type ClaudeEvents } from './claudeLineTemplate';
 import { countHunks, diffLines, lineCount, type LineDelta } from './editCounts';
 import type { DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
 import { expandHome, isObject, nonEmpty as str, parseTime, tokenCount as count } from './json';
+import { indexOfNeedle, toNeedle, toNeedles } from './needle';
 import { walkFiles } from './walk';
 
 export interface ClaudeCodeOptions {
@@ -36,7 +38,11 @@ const PROMPT_NEEDLES = ['"role":"user","content":"', '"role":"user","content":[{
  */
 const EDIT_NEEDLES = ['"structuredPatch"', '"is_error":true'];
 const EDIT_TOOLS = ['Edit', 'MultiEdit', 'Write', 'NotebookEdit'] as const;
-const EDIT_TOOL_BYTES = EDIT_TOOLS.map((n) => Buffer.from(`"name":"${n}"`));
+/** Searched from their rarest byte (a capital), not from the `"` that starts them: see needle.ts. */
+const TOOL_USE_NEEDLE = toNeedle('"tool_use"');
+const EDIT_TOOL_NEEDLES = toNeedles(EDIT_TOOLS.map((n) => `"name":"${n}"`));
+/** Assistant-line templates kept per file: two, as lines with and without an extra field often alternate. */
+const TEMPLATES = 2;
 /** Edit calls waiting for their result, per file; the oldest are dropped beyond this. */
 const MAX_PENDING = 256;
 
@@ -95,7 +101,7 @@ export class ClaudeCodeSource implements Source {
  * content; anything that does not parse to an assistant message with usage falls back to a
  * full parse.
  */
-const CONTENT_KEY = Buffer.from('"content":[');
+const CONTENT_NEEDLE = toNeedle('"content":[');
 const STOP_KEY = Buffer.from(',"stop_reason":');
 const AGENT_FILE = /^agent-(.+)\.jsonl$/;
 
@@ -125,6 +131,8 @@ class ClaudeCodeParser implements LineParser {
   lastTimestamp = 0;
   /** Edit calls (tool_use id →) whose result has not been read yet. */
   readonly pending = new Map<string, PendingEdit>();
+  /** The last assistant lines parsed in full, most recent first: later lines are read against them (claudeLineTemplate.ts). */
+  private templates: LineTemplate[] = [];
 
   constructor(private readonly file: string, private readonly edits = true) {
     this.fileAgentId = AGENT_FILE.exec(path.basename(file))?.[1];
@@ -135,19 +143,30 @@ class ClaudeCodeParser implements LineParser {
   }
 
   parseBytes(buf: Buffer, start: number, end: number): SourceEvent[] {
-    const contentAt = buf.indexOf(CONTENT_KEY, start);
+    const contentAt = indexOfNeedle(buf, CONTENT_NEEDLE, start);
     if (contentAt >= 0 && contentAt < end) {
       const stopAt = buf.lastIndexOf(STOP_KEY, end - STOP_KEY.length);
-      if (stopAt > contentAt) {
-        let skeleton: unknown;
-        try {
-          skeleton = JSON.parse(`${buf.toString('utf8', start, contentAt)}"content":[]${buf.toString('utf8', stopAt, end)}`);
-        } catch {
-          skeleton = undefined;
+      if (stopAt > contentAt && !(this.edits && hasEditTool(buf.subarray(contentAt, stopAt)))) {
+        for (const template of this.templates) {
+          const event = template.read(buf, start, contentAt, stopAt, end);
+          if (event === undefined) continue;
+          this.lastTimestamp = template.timestamp;
+          if (template !== this.templates[0]) this.templates.reverse();
+          return event ? [event] : [];
         }
-        if (isObject(skeleton) && skeleton['type'] === 'assistant' && isObject(skeleton['message']) && isObject(skeleton['message']['usage']) &&
-            !(this.edits && hasEditTool(buf.subarray(contentAt, stopAt)))) {
-          return this.parseRecord(skeleton);
+        const skeleton = Buffer.concat([buf.subarray(start, contentAt), EMPTY_CONTENT, buf.subarray(stopAt, end)]);
+        let record: unknown;
+        try {
+          record = JSON.parse(skeleton.toString('utf8'));
+        } catch {
+          record = undefined;
+        }
+        if (isObject(record) && record['type'] === 'assistant' && isObject(record['message']) && isObject(record['message']['usage'])) {
+          const events = this.parseRecord(record);
+          const only = events.length === 1 ? events[0]! : undefined;
+          const template = only && isUsage(only) ? LineTemplate.from(skeleton, contentAt - start, only, CLAUDE_EVENTS) : undefined;
+          if (template) this.templates = [template, ...this.templates.slice(0, TEMPLATES - 1)];
+          return events;
         }
       }
     }
@@ -273,31 +292,41 @@ class ClaudeCodeParser implements LineParser {
     const messageId = typeof message['id'] === 'string' ? message['id'] : undefined;
     const requestId = typeof rec['requestId'] === 'string' ? rec['requestId'] : undefined;
     const uuid = typeof rec['uuid'] === 'string' ? rec['uuid'] : undefined;
-    const key = messageId ? `cc:${messageId}${requestId ? `:${requestId}` : ''}` : uuid ? `cc:uuid:${uuid}` : undefined;
+    const key = requestKey(messageId, requestId, uuid);
     if (!key) return undefined;
     const sessionId = str(outer['sessionId']) ?? path.basename(this.file, '.jsonl');
     const agentId = mirroredAgentId ?? str(outer['agentId']) ?? this.fileAgentId;
-    const ev: UsageEvent = {
-      agent: 'claude-code',
-      key,
-      sessionId,
-      project: str(outer['cwd']) ?? this.folderProject,
-      model,
-      timestamp: parseTime(rec['timestamp']) ?? this.lastTimestamp,
-      tokens: claudeTokens(message['usage']),
-      file: this.file,
-    };
+    // The attribution; withRequest adds the request's own fields.
+    const base: UsageEvent = { agent: 'claude-code', key: '', sessionId, project: str(outer['cwd']) ?? this.folderProject, model: null, timestamp: 0, tokens: ZERO_TOKENS, file: this.file };
     const branch = str(outer['gitBranch']);
-    if (branch) ev.branch = branch;
-    if (agentId) ev.subagentId = agentId;
-    if (outer['isSidechain'] === true || mirroredAgentId !== undefined || this.fileAgentId !== undefined) ev.sidechain = true;
-    if (typeof outer['costUSD'] === 'number' && Number.isFinite(outer['costUSD'])) ev.loggedCostUSD = outer['costUSD'];
-    return ev;
+    if (branch) base.branch = branch;
+    if (agentId) base.subagentId = agentId;
+    if (outer['isSidechain'] === true || mirroredAgentId !== undefined || this.fileAgentId !== undefined) base.sidechain = true;
+    if (typeof outer['costUSD'] === 'number' && Number.isFinite(outer['costUSD'])) base.loggedCostUSD = outer['costUSD'];
+    return withRequest(base, key, model, parseTime(rec['timestamp']) ?? this.lastTimestamp, claudeTokens(message['usage']));
   }
 }
 
+/**
+ * `e` with another request's key, model, time and usage. Every Claude Code event is made here
+ * (from a parsed line, or a line read against a template), field by field in one order: a
+ * spread of events of many shapes would be slow.
+ */
+function withRequest(e: UsageEvent, key: string, model: string | null, timestamp: number, tokens: TokenCounts): UsageEvent {
+  const ev: UsageEvent = { agent: e.agent, key, sessionId: e.sessionId, project: e.project, model, timestamp, tokens, file: e.file };
+  if (e.branch !== undefined) ev.branch = e.branch;
+  if (e.subagentId !== undefined) ev.subagentId = e.subagentId;
+  if (e.sidechain) ev.sidechain = true;
+  if (e.loggedCostUSD !== undefined) ev.loggedCostUSD = e.loggedCostUSD;
+  return ev;
+}
+
+const CLAUDE_EVENTS: ClaudeEvents = { tokens: (usage) => claudeTokens(usage), withRequest };
+
+/** Whether `content` may hold an edit tool call; most content holds no tool call at all (one search instead of four). */
 function hasEditTool(content: Buffer): boolean {
-  for (const needle of EDIT_TOOL_BYTES) if (content.indexOf(needle) >= 0) return true;
+  if (indexOfNeedle(content, TOOL_USE_NEEDLE, 0) < 0) return false;
+  for (const needle of EDIT_TOOL_NEEDLES) if (indexOfNeedle(content, needle, 0) >= 0) return true;
   return false;
 }
 
