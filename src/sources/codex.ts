@@ -27,7 +27,7 @@ import { PROMPT_TEXT_MAX, type EditEvent, type LimitsEvent, type PromptEvent, ty
 import type { LimitWindow, LimitWindowKind, LimitsSnapshot } from '../core/limits';
 import { extractPatch, parseApplyPatch, type PatchFile } from './editCounts';
 import type { DiscoveredFile, DiscoveryResult, LineParser, Source, SourceEnv, SourceFs } from './source';
-import { expandHome, isMissing, isObject, nonEmpty, tokenCount as count } from './json';
+import { expandHome, isMissing, isObject, nonEmpty, parseTime, tokenCount as count } from './json';
 
 export interface CodexSourceOptions {
   /** Settings override of `CODEX_HOME`. */
@@ -388,13 +388,12 @@ export class CodexParser implements LineParser {
 
   /** A record's time without moving `lastTimestamp` (whose gaps tell replays from typed prompts). */
   private peekTimestamp(value: unknown): number {
-    const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
-    return Number.isFinite(ms) ? ms : this.lastTimestamp;
+    return timeOf(value) ?? this.lastTimestamp;
   }
 
   private timestampOf(value: unknown): number {
-    const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
-    if (Number.isFinite(ms)) this.lastTimestamp = ms;
+    const ms = timeOf(value);
+    if (ms !== undefined) this.lastTimestamp = ms;
     return this.lastTimestamp;
   }
 }
@@ -528,4 +527,10 @@ function textHash(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return (h >>> 0).toString(36);
+}
+
+/** A record's time: an ISO string (parsed without Date.parse when it is the usual UTC form) or epoch ms. */
+function timeOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  return parseTime(value);
 }
