@@ -21,7 +21,19 @@ export interface ClaudeCodeOptions {
   prompts?: boolean;
   /** Also read the edit tools' calls and results (lines added/removed); two more needles. Default true. */
   edits?: boolean;
+  /**
+   * Assistant lines this source parses in full before it reads lines against templates
+   * (claudeLineTemplate.ts). Default TEMPLATE_WARMUP_LINES; tests use 0.
+   */
+  templateWarmup?: number;
 }
+
+/**
+ * Templates pay off once V8 has optimised their byte loops: in a fresh process, reading the
+ * 140 usage lines of a 1 MB append against templates took 8–9 ms against 5 ms in full. A cold
+ * scan of a large tree (or the extension after its first scan) uses them; an append does not.
+ */
+const TEMPLATE_WARMUP_LINES = 2000;
 
 /**
  * Lines with a request's usage. Every Anthropic usage object has `input_tokens` and `output_tokens`
@@ -49,6 +61,8 @@ const MAX_PENDING = 256;
 export class ClaudeCodeSource implements Source {
   readonly agent = 'claude-code' as const;
   readonly needles: readonly string[];
+  /** Assistant lines seen by this source's parsers, against the template warm-up. */
+  private readonly seen: { lines: number; warmup: number };
 
   constructor(
     private readonly env: SourceEnv,
@@ -56,6 +70,7 @@ export class ClaudeCodeSource implements Source {
     private readonly opts: ClaudeCodeOptions = {},
   ) {
     this.needles = [USAGE_NEEDLE, ...(opts.prompts === false ? [] : PROMPT_NEEDLES), ...(opts.edits === false ? [] : EDIT_NEEDLES)];
+    this.seen = { lines: 0, warmup: opts.templateWarmup ?? TEMPLATE_WARMUP_LINES };
   }
 
   /** The `projects/` folders to read, most specific first, without duplicates. */
@@ -84,7 +99,7 @@ export class ClaudeCodeSource implements Source {
   }
 
   createParser(file: string, state?: unknown): LineParser {
-    const parser = new ClaudeCodeParser(file, this.opts.edits !== false);
+    const parser = new ClaudeCodeParser(file, this.opts.edits !== false, this.seen);
     if (isObject(state) && typeof state['lastTimestamp'] === 'number') parser.lastTimestamp = state['lastTimestamp'];
     if (isObject(state) && Array.isArray(state['pending'])) {
       for (const p of state['pending']) if (isPendingEdit(p)) parser.pending.set(p.id, p);
@@ -134,7 +149,12 @@ class ClaudeCodeParser implements LineParser {
   /** The last assistant lines parsed in full, most recent first: later lines are read against them (claudeLineTemplate.ts). */
   private templates: LineTemplate[] = [];
 
-  constructor(private readonly file: string, private readonly edits = true) {
+  constructor(
+    private readonly file: string,
+    private readonly edits = true,
+    /** Shared by the parsers of one source: templates start after `warmup` lines. */
+    private readonly seen = { lines: 0, warmup: 0 },
+  ) {
     this.fileAgentId = AGENT_FILE.exec(path.basename(file))?.[1];
     // projects/<encoded-cwd>/... : the encoded folder is lossy, used only when records lack `cwd`.
     const parts = file.split(/[\\/]/);
@@ -147,6 +167,7 @@ class ClaudeCodeParser implements LineParser {
     if (contentAt >= 0 && contentAt < end) {
       const stopAt = buf.lastIndexOf(STOP_KEY, end - STOP_KEY.length);
       if (stopAt > contentAt && !(this.edits && hasEditTool(buf.subarray(contentAt, stopAt)))) {
+        const templating = ++this.seen.lines > this.seen.warmup;
         for (const template of this.templates) {
           const event = template.read(buf, start, contentAt, stopAt, end);
           if (event === undefined) continue;
@@ -164,7 +185,7 @@ class ClaudeCodeParser implements LineParser {
         if (isObject(record) && record['type'] === 'assistant' && isObject(record['message']) && isObject(record['message']['usage'])) {
           const events = this.parseRecord(record);
           const only = events.length === 1 ? events[0]! : undefined;
-          const template = only && isUsage(only) ? LineTemplate.from(skeleton, contentAt - start, only, CLAUDE_EVENTS) : undefined;
+          const template = templating && only && isUsage(only) ? LineTemplate.from(skeleton, contentAt - start, only, CLAUDE_EVENTS) : undefined;
           if (template) this.templates = [template, ...this.templates.slice(0, TEMPLATES - 1)];
           return events;
         }

@@ -11,7 +11,7 @@ import { REAL_LOGS } from './helpers';
 const FILE = '/home/u/.claude/projects/-home-u-proj/0f5c2b9e-1111-4222-8333-444455556666.jsonl';
 
 function parser(): LineParser {
-  return new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser(FILE);
+  return new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp, { templateWarmup: 0 }).createParser(FILE);
 }
 
 /** A Claude Code 2.x assistant line as it is written, one content block per line. */
@@ -125,6 +125,16 @@ describe('Claude Code line templates', () => {
     });
   }
 
+  it('start after the source\'s warm-up: the first lines of a run are parsed in full', () => {
+    const p = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp, { templateWarmup: 3 }).createParser(FILE);
+    const perLine = [1, 2, 3, 4, 5, 6].map((n) => {
+      const b = Buffer.from(line({ output: n }));
+      return countingTemplateReads(() => p.parseBytes!(b, 0, b.length));
+    });
+    // lines 1–3 warm up, line 4 is parsed in full and becomes the template, 5 and 6 are read against it
+    assert.deepEqual(perLine, [0, 0, 0, 0, 1, 1]);
+  });
+
   it('make no template of a line whose timestamp or usage is given twice', () => {
     const twice = line().replace('"type":"assistant",', '"type":"assistant","timestamp":"2025-11-18T10:00:00.000Z",');
     const r = afterTemplate(twice, twice.replace('"output_tokens":7', '"output_tokens":9'));
@@ -160,8 +170,8 @@ describe('Claude Code line templates', () => {
     const reads = countingTemplateReads(() => {
       for (const { path: file } of files) {
         const buf = fs.readFileSync(file);
-        const fast = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser(file);
-        const full = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp).createParser(file);
+        const fast = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp, { templateWarmup: 0 }).createParser(file);
+        const full = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp, { templateWarmup: 0 }).createParser(file);
         for (let start = 0; start < buf.length;) {
           let end = buf.indexOf(10, start);
           if (end < 0) end = buf.length;
