@@ -13,6 +13,7 @@ export const cliFs: SourceFs = {
   stat: async (p) => fsSync.statSync(p),
   readdir: async (p, opts) => fsSync.readdirSync(p, opts),
   open: async (p, flags) => syncHandle(fsSync.openSync(p, flags)),
+  statNow: (p) => fsSync.statSync(p),
 };
 
 function syncHandle(fd: number): ReadHandle {

@@ -19,6 +19,11 @@ export interface SourceFs {
   readdir(path: string, opts: { withFileTypes: true }): Promise<import('node:fs').Dirent[]>;
   stat(path: string): Promise<import('node:fs').Stats>;
   open(path: string, flags: 'r'): Promise<ReadHandle>;
+  /**
+   * A stat that returns at once (the CLI's, which has no UI thread to keep responsive): lets a
+   * scan pass over unchanged files without a promise each. Throws like `stat`.
+   */
+  statNow?(path: string): { size: number; mtimeMs: number; ino: number };
 }
 
 /** What the sources do with an open file (a `FileHandle` of node:fs/promises is one). */

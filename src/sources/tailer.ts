@@ -107,8 +107,20 @@ export class Tailer {
 
   /** Same size, mtime and inode as when last read: one stat instead of open + read + close. */
   private async isUnchanged(path: string, cursor: FileCursor): Promise<boolean> {
-    const st = await this.fs.stat(path);
-    return st.size === cursor.size && st.mtimeMs === cursor.mtimeMs && (cursor.ino === 0 || st.ino === cursor.ino);
+    return sameFile(await this.fs.stat(path), cursor);
+  }
+
+  /**
+   * Whether `path` is known unchanged since `cursor` without waiting, where the fs can stat at
+   * once: false when it cannot, or on any error (the read then says what it is).
+   */
+  unchangedNow(path: string, cursor: FileCursor): boolean {
+    if (!this.fs.statNow) return false;
+    try {
+      return sameFile(this.fs.statNow(path), cursor);
+    } catch {
+      return false;
+    }
   }
 
   private async readLines(
@@ -255,6 +267,10 @@ async function tailStillThere(handle: ReadHandle, cursor: FileCursor): Promise<b
   if (cursor.tail === undefined || cursor.tail === '') return true;
   const n = cursor.tail.length / 2;
   return (await readBytes(handle, cursor.offset - n, n)) === cursor.tail;
+}
+
+function sameFile(st: { size: number; mtimeMs: number; ino: number }, cursor: FileCursor): boolean {
+  return st.size === cursor.size && st.mtimeMs === cursor.mtimeMs && (cursor.ino === 0 || st.ino === cursor.ino);
 }
 
 /** A file was replaced or truncated when it shrank below what was read, its inode changed, or its first bytes differ. */

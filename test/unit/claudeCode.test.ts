@@ -124,6 +124,42 @@ describe('Claude Code source', () => {
     assert.ok(stats.bytesRead < 3000, `only the new bytes are read (read ${stats.bytesRead})`);
   });
 
+  it('with an fs that stats at once (the CLI\'s), waits on nothing for unchanged files; a stat that fails leaves the file to the read', async () => {
+    const unchanged = writeFile(path.join(proj(), 'u.jsonl'), claudeAssistant({ sessionId: 'u', messageId: 'm1', requestId: 'r1', timestamp: T0, output: 5 }) + '\n');
+    const grown = writeFile(path.join(proj(), 'g.jsonl'), claudeAssistant({ sessionId: 'g', messageId: 'm2', requestId: 'r2', timestamp: T0, output: 6 }) + '\n');
+    const awaited: string[] = []; // async stats and opens
+    let failStat = '';
+    const counting: SourceFs = {
+      readdir: (p, o) => fsp.readdir(p, o),
+      stat: (p) => {
+        awaited.push(`stat ${path.basename(p)}`);
+        return fsp.stat(p);
+      },
+      open: (p, f) => {
+        awaited.push(`open ${path.basename(p)}`);
+        return fsp.open(p, f);
+      },
+      statNow: (p) => {
+        if (p === failStat) throw new Error('EIO');
+        return fs.statSync(p);
+      },
+    };
+    const { ledger, scanner, warnings } = scan(dir, { fs: counting });
+    await scanner.scanAll();
+    awaited.length = 0;
+    fs.appendFileSync(grown, claudeAssistant({ sessionId: 'g', messageId: 'm3', requestId: 'r3', timestamp: T1, output: 7 }) + '\n');
+    await scanner.scanAll();
+    assert.deepEqual(awaited, ['stat g.jsonl', 'open g.jsonl']);
+    assert.equal(ledger.totals.outputTokens, 18);
+    // statNow failing: the file goes through the normal read, which finds it unchanged (one stat, no open)
+    failStat = unchanged;
+    awaited.length = 0;
+    await scanner.scanAll();
+    assert.deepEqual(awaited, ['stat u.jsonl']);
+    assert.equal(ledger.totals.outputTokens, 18);
+    assert.deepEqual(warnings, []);
+  });
+
   it('a truncated then rewritten transcript is not double counted', async () => {
     const file = writeFile(path.join(proj(), 's.jsonl'), [
       claudeAssistant({ sessionId: 's', messageId: 'm1', requestId: 'r1', timestamp: T0, output: 5 }),
