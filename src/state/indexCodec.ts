@@ -260,29 +260,32 @@ export function hashKey(key: string): number {
  * by row as rows are read (a warm report reads only the rollup, and an append a few rows).
  */
 export class RequestColumns {
-  private columns: Columns | undefined;
+  private columns: Partial<Columns> = {};
 
-  /** `load` gives the columns on first use (an index read in part reads them only then). */
+  /**
+   * `load` gives each column block on first use: an index read in parts reads only the blocks
+   * asked for (an append's lookups need the hash column's block, not the 3 MB of f64 or the keys).
+   */
   constructor(
     readonly length: number,
-    private readonly load: () => Columns,
+    private readonly load: <K extends keyof Columns>(part: K) => Columns[K],
     readonly strings: readonly string[],
   ) {}
 
   private get f64(): Float64Array {
-    return (this.columns ??= this.load()).f64;
+    return (this.columns.f64 ??= this.load('f64'));
   }
 
   private get i32(): Int32Array {
-    return (this.columns ??= this.load()).i32;
+    return (this.columns.i32 ??= this.load('i32'));
   }
 
   private get keyOffsets(): Uint32Array {
-    return (this.columns ??= this.load()).keyOffsets;
+    return (this.columns.keyOffsets ??= this.load('keyOffsets'));
   }
 
   private get keyBytes(): Buffer {
-    return (this.columns ??= this.load()).keyBytes;
+    return (this.columns.keyBytes ??= this.load('keyBytes'));
   }
 
   /**
@@ -551,16 +554,30 @@ export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
   const editsAt = statesAt + stateBytes;
   const promptsAt = editsAt + editBytes;
   if (restAt + promptsAt + promptBytes !== src.size) throw new IndexFormatError(`size ${src.size} does not match ${n} requests (truncated or damaged)`);
-  let restBytes: Buffer | undefined;
-  const rest = () => (restBytes ??= aligned(src.read(restAt, src.size - restAt)));
+  // The rest is read a section at a time (the whole of it is in memory already when the index is).
+  // Typed-array views need aligned bytes; text does not.
+  const part = (at: number, length: number): Buffer => src.read(restAt + at, length);
+  const alignedPart = (at: number, length: number): Buffer => aligned(part(at, length));
   // Checked as rows are read (or all at once by a full load: see IndexStore.load, decodeIndex).
-  const requests = new RequestColumns(n, () => {
-    const body = rest();
-    const f64 = new Float64Array(body.buffer, body.byteOffset, F64_COLUMNS * n);
-    const i32 = new Int32Array(body.buffer, body.byteOffset + f64Bytes, I32_COLUMNS * n);
-    const keyOffsets = new Uint32Array(body.buffer, body.byteOffset + f64Bytes + i32Bytes, n + 1);
-    if (keyOffsets[0] !== 0 || keyOffsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
-    return { f64, i32, keyOffsets, keyBytes: body.subarray(keysAt, statesAt) };
+  const requests = new RequestColumns(n, <K extends keyof Columns>(which: K): Columns[K] => {
+    const columns: { [P in keyof Columns]: () => Columns[P] } = {
+      f64: () => {
+        const b = alignedPart(0, f64Bytes);
+        return new Float64Array(b.buffer, b.byteOffset, F64_COLUMNS * n);
+      },
+      i32: () => {
+        const b = alignedPart(f64Bytes, i32Bytes);
+        return new Int32Array(b.buffer, b.byteOffset, I32_COLUMNS * n);
+      },
+      keyOffsets: () => {
+        const b = alignedPart(f64Bytes + i32Bytes, 4 * (n + 1));
+        const offsets = new Uint32Array(b.buffer, b.byteOffset, n + 1);
+        if (offsets[0] !== 0 || offsets[n] !== keyBytes) throw new IndexFormatError('bad key table');
+        return offsets;
+      },
+      keyBytes: () => part(keysAt, keyBytes),
+    };
+    return columns[which]();
   }, strings as string[]);
 
   const str = (i: unknown): string | undefined => {
@@ -585,7 +602,7 @@ export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
     const len = f[8];
     if (!isCount(len) || stateAt + len > editsAt) throw new IndexFormatError('bad parser state length');
     const at = stateAt;
-    if (len > 0) entry.parserState = new SavedParserState(() => rest().toString('utf8', at, at + len));
+    if (len > 0) entry.parserState = new SavedParserState(() => part(at, len).toString('utf8'));
     stateAt += len;
     files_.push(entry);
   }
@@ -593,7 +610,7 @@ export function decodeIndexColumns(input: Buffer | IndexBytes): DecodedIndex {
   const section = (at: number, bytes: number, what: string): unknown[] => {
     let v: unknown;
     try {
-      v = JSON.parse(rest().toString('utf8', at, at + bytes));
+      v = JSON.parse(part(at, bytes).toString('utf8'));
     } catch (e) {
       throw new IndexFormatError(`${what} are not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
