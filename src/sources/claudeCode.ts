@@ -146,7 +146,7 @@ class ClaudeCodeParser implements LineParser {
   lastTimestamp = 0;
   /** Edit calls (tool_use id →) whose result has not been read yet. */
   readonly pending = new Map<string, PendingEdit>();
-  /** The last assistant lines parsed in full, most recent first: later lines are read against them (claudeLineTemplate.ts). */
+  /** The last assistant lines parsed in full in this read, most recent first: later lines are read against them (claudeLineTemplate.ts). */
   private templates: LineTemplate[] = [];
 
   constructor(
@@ -196,6 +196,11 @@ class ClaudeCodeParser implements LineParser {
 
   parseLine(line: string): SourceEvent[] {
     return this.parseRecord(JSON.parse(line) as unknown);
+  }
+
+  /** Templates help within one long read (a cold scan); kept across reads, thousands of files would hold them all. */
+  readDone(): void {
+    this.templates = [];
   }
 
   saveState(): unknown {

@@ -59,9 +59,6 @@ export class LineTemplate {
   private readonly counts: number[];
   private readonly modelBytes: Buffer | undefined;
   private readonly view: DataView;
-  /** The buffer of the lines being read, and a view of it. */
-  private lineBuf: Buffer | undefined;
-  private lineView: DataView | undefined;
   /** The time of the line read last. */
   timestamp = 0;
 
@@ -123,8 +120,10 @@ export class LineTemplate {
   read(buf: Buffer, start: number, contentAt: number, stopAt: number, end: number): UsageEvent | null | undefined {
     const found = this.found;
     found[2] = found[6] = -1;
-    if (!this.matchPart(buf, start, contentAt, 0, this.prefixLen) ||
-        !this.matchPart(buf, stopAt, end, this.prefixLen + EMPTY_CONTENT.length, this.bytes.length)) return undefined;
+    // A view per line, not kept: the buffer may be a long line's own, which a template must not hold on to.
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!this.matchPart(buf, view, start, contentAt, 0, this.prefixLen) ||
+        !this.matchPart(buf, view, stopAt, end, this.prefixLen + EMPTY_CONTENT.length, this.bytes.length)) return undefined;
     const timestamp = parseTime(buf.toString('utf8', found[0], found[1]));
     const id = buf.toString('utf8', found[4], found[5]);
     // A line without a time of its own takes the parser's latest; without an id, its key is its uuid.
@@ -144,13 +143,8 @@ export class LineTemplate {
   }
 
   /** Whether `buf[from, to)` equals `bytes[refFrom, refTo)` outside the varying values, reading those. */
-  private matchPart(buf: Buffer, from: number, to: number, refFrom: number, refTo: number): boolean {
+  private matchPart(buf: Buffer, view: DataView, from: number, to: number, refFrom: number, refTo: number): boolean {
     const ref = this.bytes;
-    if (buf !== this.lineBuf) {
-      this.lineBuf = buf;
-      this.lineView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const view = this.lineView!;
     const refView = this.view;
     let pos = from;
     let refPos = refFrom;

@@ -46,6 +46,11 @@ export interface LineParser {
    */
   parseBytes?(buf: Buffer, start: number, end: number): SourceEvent[];
   /**
+   * Called after each read of the file: drops what only speeds up reading many lines (the
+   * parser lives as long as its file is tracked, which in the editor is the whole session).
+   */
+  readDone?(): void;
+  /**
    * Plain JSON-able state to persist with the file's offset, so that after a restart the
    * file is read on from where it was (`Source.createParser(file, state)` restores it).
    * A parser without it has its file re-read from the start after a restart.

@@ -96,6 +96,7 @@ export class Tailer {
           await this.readLines(handle, chunk, start, stat.size, needles, parser, result);
         } finally {
           if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk);
+          parser.readDone?.();
         }
       }
       result.cursor.tail = await readBytes(handle, Math.max(0, result.cursor.offset - TAIL_BYTES), Math.min(TAIL_BYTES, result.cursor.offset));

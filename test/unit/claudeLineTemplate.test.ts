@@ -6,7 +6,9 @@ import type { SourceEvent } from '../../src/core/events';
 import { ClaudeCodeSource } from '../../src/sources/claudeCode';
 import { LineTemplate } from '../../src/sources/claudeLineTemplate';
 import type { LineParser } from '../../src/sources/source';
-import { REAL_LOGS } from './helpers';
+import { toNeedles } from '../../src/sources/needle';
+import { Tailer } from '../../src/sources/tailer';
+import { REAL_LOGS, tempDir, writeFile } from './helpers';
 
 const FILE = '/home/u/.claude/projects/-home-u-proj/0f5c2b9e-1111-4222-8333-444455556666.jsonl';
 
@@ -43,8 +45,10 @@ function outcome(f: () => SourceEvent[]): SourceEvent[] | 'throws' {
   }
 }
 
-/** Counts the lines read through a template while `f` runs. */
-function countingTemplateReads(f: () => void): number {
+/** Counts the lines read through a template while `f` runs (to its end, when it is async). */
+function countingTemplateReads(f: () => void): number;
+function countingTemplateReads(f: () => Promise<void>): Promise<number>;
+function countingTemplateReads(f: () => void | Promise<void>): number | Promise<number> {
   const read = LineTemplate.prototype.read;
   let n = 0;
   LineTemplate.prototype.read = function (this: LineTemplate, ...args: Parameters<typeof read>) {
@@ -52,11 +56,18 @@ function countingTemplateReads(f: () => void): number {
     if (r !== undefined) n++;
     return r;
   };
-  try {
-    f();
-  } finally {
+  const restore = () => {
     LineTemplate.prototype.read = read;
+  };
+  let result: void | Promise<void>;
+  try {
+    result = f();
+  } catch (e) {
+    restore();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(restore).then(() => n);
+  restore();
   return n;
 }
 
@@ -133,6 +144,29 @@ describe('Claude Code line templates', () => {
     });
     // lines 1–3 warm up, line 4 is parsed in full and becomes the template, 5 and 6 are read against it
     assert.deepEqual(perLine, [0, 0, 0, 0, 1, 1]);
+  });
+
+  it('are dropped after each read of a file: a parser kept for a whole editor session holds none between reads', async () => {
+    const dir = tempDir();
+    try {
+      const file = writeFile(path.join(dir, 's.jsonl'), [1, 2, 3].map((n) => line({ output: n })).join('\n') + '\n');
+      const source = new ClaudeCodeSource({ env: {}, home: '/none', platform: 'linux' }, fsp, { templateWarmup: 0 });
+      const tailer = new Tailer(fsp);
+      const p = source.createParser(file);
+      const needles = toNeedles(source.needles);
+      let first: Awaited<ReturnType<Tailer['read']>> | undefined;
+      // in one read: line 1 becomes the template, 2 and 3 are read against it
+      assert.equal(await countingTemplateReads(async () => {
+        first = await tailer.read(file, needles, () => p);
+      }), 2);
+      fs.appendFileSync(file, [4, 5].map((n) => line({ output: n })).join('\n') + '\n');
+      // the next read starts without one: line 4 is parsed in full, 5 is read against it
+      assert.equal(await countingTemplateReads(async () => {
+        await tailer.read(file, needles, () => p, first!.cursor);
+      }), 1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('make no template of a line whose timestamp or usage is given twice', () => {
