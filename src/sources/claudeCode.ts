@@ -172,7 +172,7 @@ class ClaudeCodeParser implements LineParser {
           const event = template.read(buf, start, contentAt, stopAt, end);
           if (event === undefined) continue;
           this.lastTimestamp = template.timestamp;
-          if (template !== this.templates[0]) this.templates.reverse();
+          if (template !== this.templates[0]) this.templates = [template, ...this.templates.filter((t) => t !== template)]; // most recently matched first
           return event ? [event] : [];
         }
         const skeleton = Buffer.concat([buf.subarray(start, contentAt), EMPTY_CONTENT, buf.subarray(stopAt, end)]);
@@ -347,7 +347,7 @@ function withRequest(e: UsageEvent, key: string, model: string | null, timestamp
   return ev;
 }
 
-const CLAUDE_EVENTS: ClaudeEvents = { tokens: (usage) => claudeTokens(usage), withRequest };
+const CLAUDE_EVENTS: ClaudeEvents = { tokens: claudeTokens, withRequest };
 
 /** Whether `content` may hold an edit tool call; most content holds no tool call at all (one search instead of four). */
 function hasEditTool(content: Buffer): boolean {

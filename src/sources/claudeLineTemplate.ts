@@ -15,7 +15,7 @@
  * integer, a string where null was) sends the line to the full parse.
  */
 import type { TokenCounts, UsageEvent } from '../core/events';
-import { parseTime } from './json';
+import { isObject, parseTime } from './json';
 
 type Role = 'timestamp' | 'requestId' | 'id' | 'model' | 'count' | 'skip';
 
@@ -107,7 +107,7 @@ export class LineTemplate {
     if (!usageSpan || inContent(usageSpan[0], usageSpan[1])) return undefined;
     const usage = JSON.parse(skeleton.toString('utf8', usageSpan[0], usageSpan[1])) as unknown;
     const targets: CountTarget[] = [];
-    if (!isRecord(usage) || findCounts(skeleton, usageSpan[0], usage, varying, targets) < 0) return undefined;
+    if (!isObject(usage) || findCounts(skeleton, usageSpan[0], usage, varying, targets) < 0) return undefined;
     varying.sort((a, b) => a.at - b.at);
     return new LineTemplate(skeleton, prefixLen, varying, event, usage, targets, claude);
   }
@@ -216,10 +216,6 @@ function stringEnd(buf: Buffer, at: number, limit: number): number {
   return -1;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 // Walks of valid JSON (the template was just parsed by JSON.parse).
 
 /**
@@ -247,7 +243,7 @@ function findCounts(b: Buffer, i: number, obj: Record<string, unknown>, varying:
     if (seen.has(key)) return -1;
     seen.add(key);
     const value = obj[key];
-    if (isRecord(value)) return findCounts(b, at, value, varying, targets);
+    if (isObject(value)) return findCounts(b, at, value, varying, targets);
     const end = valueEnd(b, at);
     if (typeof value === 'number' && end >= 0) {
       varying.push({ at, end, role: 'count', slot: targets.length });
