@@ -15,7 +15,7 @@ import {
   type RawBudgetSettings,
 } from '../../src/core/budgets';
 import type { RequestRecord } from '../../src/core/ledger';
-import { tokens } from './helpers';
+import { localTime as at, tokens, withTZ } from './helpers';
 
 const USD = 1e9;
 const MIN = 60_000;
@@ -25,22 +25,6 @@ let seq = 0;
 /** A request costing $1 (estimate) unless told otherwise. */
 function rec(p: Partial<RequestRecord> & { timestamp: number }): RequestRecord {
   return { key: `k${seq++}`, agent: 'claude-code', sessionId: 's1', project: '/work/app', model: 'claude-sonnet-4-5', tokens: tokens({ output: 10 }), costNanos: USD, file: '/f', ...p };
-}
-
-/** Local time (the process's TZ). */
-function at(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
-  return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
-}
-
-function withTZ<T>(tz: string, fn: () => T): T {
-  const old = process.env.TZ;
-  process.env.TZ = tz;
-  try {
-    return fn();
-  } finally {
-    if (old === undefined) delete process.env.TZ;
-    else process.env.TZ = old;
-  }
 }
 
 function settings(raw: RawBudgetSettings): ReturnType<typeof parseBudgetSettings> {

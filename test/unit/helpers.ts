@@ -103,3 +103,20 @@ export function validateEvent(e: SourceEvent): void {
   else if (isLimits(e)) assert.ok(e.snapshot.windows.length > 0 && e.snapshot.source === 'logged', 'a limits event has windows');
   else UsageEventSchema.parse(e);
 }
+
+/** Epoch ms of a local time (the process's TZ). */
+export function localTime(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
+}
+
+/** Runs `fn` with process.env.TZ set to `tz`, then restores it. */
+export function withTZ<T>(tz: string, fn: () => T): T {
+  const old = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    return fn();
+  } finally {
+    if (old === undefined) delete process.env.TZ;
+    else process.env.TZ = old;
+  }
+}

@@ -1,28 +1,12 @@
 import * as assert from 'node:assert/strict';
 import type { RequestRecord } from '../../src/core/ledger';
 import { MAX_PLAN_MONTHS, multipleText, parsePlans, planWorth, planWorthSentence, type Plan } from '../../src/core/plans';
-import { tokens } from './helpers';
+import { localTime as at, tokens, withTZ } from './helpers';
 
 const USD = 1e9;
 let seq = 0;
 function rec(p: Partial<RequestRecord> & { timestamp: number }): RequestRecord {
   return { key: `k${seq++}`, agent: 'claude-code', sessionId: 's', project: '/p', model: 'claude-sonnet-4-5', tokens: tokens({ output: 10 }), costNanos: USD, file: '/f', ...p };
-}
-
-/** Local time (the process's TZ). */
-function at(y: number, mo: number, d: number, h = 0, mi = 0): number {
-  return new Date(y, mo - 1, d, h, mi).getTime();
-}
-
-function withTZ<T>(tz: string, fn: () => T): T {
-  const old = process.env.TZ;
-  process.env.TZ = tz;
-  try {
-    return fn();
-  } finally {
-    if (old === undefined) delete process.env.TZ;
-    else process.env.TZ = old;
-  }
 }
 
 describe('plans: settings', () => {
